@@ -1,0 +1,123 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Unit-test monitor: records every registered resource and fills in the outputs AWS would
+ * compute. Loaded once per mocha process from .mocharc.json, before any resource module.
+ */
+export const created: pulumi.runtime.MockResourceArgs[] = [];
+export const invoked: pulumi.runtime.MockCallArgs[] = [];
+
+/** Availability zones the mocked region reports. */
+export const MOCK_AZS = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
+
+const invokeResults: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
+  "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
+    names: MOCK_AZS,
+    zoneIds: MOCK_AZS.map((_, i) => `use1-az${i + 1}`),
+    id: "us-east-1",
+  }),
+  "aws:ec2/getAmi:getAmi": () => ({ id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64", rootDeviceName: "/dev/xvda" }),
+  "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", id: "us-east-1", region: "us-east-1" }),
+  "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+  "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/test", userId: "AIDTEST" }),
+};
+
+let ipCounter = 0;
+const ipByName = new Map<string, number>();
+/** A stable private address per resource name: 10.0.<n/250>.<n%250+4>. */
+function privateIpFor(name: string): string {
+  if (!ipByName.has(name)) ipByName.set(name, ipCounter++);
+  const n = ipByName.get(name)!;
+  return `10.0.${Math.floor(n / 250)}.${(n % 250) + 4}`;
+}
+
+function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  const arn = `arn:aws:mock:::${r.name}`;
+  switch (r.type) {
+    case "aws:ec2/instance:Instance": {
+      const ip = privateIpFor(r.name);
+      const pub = r.inputs.associatePublicIpAddress ? `203.0.113.${(ipByName.get(r.name)! % 250) + 1}` : "";
+      return { arn, privateIp: ip, publicIp: pub, privateDns: `ip-${ip.replace(/\./g, "-")}.ec2.internal` };
+    }
+    case "aws:s3/bucket:Bucket":
+    case "aws:s3/bucketV2:BucketV2":
+      return { arn: `arn:aws:s3:::${r.inputs.bucket ?? r.name}`, bucket: r.inputs.bucket ?? `${r.name}-bucket`, region: "us-east-1" };
+    case "aws:iam/role:Role":
+      return { arn: `arn:aws:iam::123456789012:role/${r.name}`, name: r.inputs.name ?? r.name };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { arn: `arn:aws:iam::123456789012:instance-profile/${r.name}`, name: r.inputs.name ?? r.name };
+    case "aws:ec2/keyPair:KeyPair":
+      return { arn, keyName: r.inputs.keyName ?? r.name };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { arn, dnsName: `${r.name}.elb.us-east-1.amazonaws.com` };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        privateKeyOpenssh: `mock-openssh-private-key-for-${r.name}`,
+        privateKeyPem: `mock-pem-private-key-for-${r.name}`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAImock${r.name} mock`,
+      };
+    case "command:remote:Command":
+      return { stdout: mockCommandStdout(r), stderr: "" };
+    default:
+      return { arn };
+  }
+}
+
+/** Stand-in stdout of remote commands: a token for `join-token`, a node ID for joins. */
+function mockCommandStdout(r: pulumi.runtime.MockResourceArgs): string {
+  const create = String(r.inputs.create ?? "");
+  if (/join-token -q manager/.test(create)) return "SWMTKN-1-mockmanagertoken000000000000000000000000000000-mgr";
+  if (/join-token -q worker/.test(create)) return "SWMTKN-1-mockworkertoken0000000000000000000000000000000-wkr";
+  return `node-id-${r.name}`;
+}
+
+pulumi.runtime.setMocks(
+  {
+    newResource: (r) => {
+      created.push(r);
+      return { id: `${r.name}-id`, state: { ...r.inputs, ...fakeOutputs(r) } };
+    },
+    call: (c) => {
+      invoked.push(c);
+      const result = invokeResults[c.token];
+      if (result) return result(c.inputs);
+      throw new Error(`unmocked invoke ${c.token}`);
+    },
+  },
+  "aws-swarm",
+  "test",
+  false,
+);
+
+/** Resolves an Output's value; rejects after `ms` so a broken graph fails the test instead of hanging. */
+export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>, ms = 10000): Promise<T> {
+  const out = pulumi.output(o) as pulumi.Output<T>;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`output did not resolve within ${ms} ms`)), ms);
+    out.apply((v) => {
+      clearTimeout(timer);
+      resolve(v);
+      return v;
+    });
+  });
+}
+
+/** Lets queued registrations reach the monitor. */
+export const settle = () => new Promise((done) => setTimeout(done, 50));
+
+/** Recorded resources of one type, in registration order. */
+export function ofType(type: string): pulumi.runtime.MockResourceArgs[] {
+  return created.filter((r) => r.type === type);
+}
+
+/** Secret wrapper as the engine serializes it to mocks. */
+export function unwrapSecret(v: unknown): unknown {
+  if (v && typeof v === "object" && pulumi.runtime.specialSigKey in (v as object)) {
+    return (v as Record<string, unknown>).value;
+  }
+  return v;
+}
+
+export function isWrappedSecret(v: unknown): boolean {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
