@@ -66,8 +66,8 @@ function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown
 /** Stand-in stdout of remote commands: a token for `join-token`, a node ID for joins. */
 function mockCommandStdout(r: pulumi.runtime.MockResourceArgs): string {
   const create = String(r.inputs.create ?? "");
-  if (/join-token -q manager/.test(create)) return "SWMTKN-1-mockmanagertoken000000000000000000000000000000-mgr";
-  if (/join-token -q worker/.test(create)) return "SWMTKN-1-mockworkertoken0000000000000000000000000000000-wkr";
+  if (/swarm-token '\d+' 'manager'$/.test(create)) return "SWMTKN-1-mockmanagertoken000000000000000000000000000000-mgr";
+  if (/swarm-token '\d+' 'worker'$/.test(create)) return "SWMTKN-1-mockworkertoken0000000000000000000000000000000-wkr";
   return `node-id-${r.name}`;
 }
 
@@ -121,3 +121,52 @@ export function unwrapSecret(v: unknown): unknown {
 export function isWrappedSecret(v: unknown): boolean {
   return !!v && typeof v === "object" && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 }
+
+/**
+ * The recorded resources named `prefix` or `prefix-*`, once registrations under that prefix
+ * have stopped arriving for `quietMs` (children register as their inputs resolve, so a fixed
+ * delay is not enough). Rejects after `ms`, so a graph that never settles fails the test.
+ */
+export async function recordedUnder(
+  prefix: string,
+  quietMs = 150,
+  ms = 10000,
+): Promise<pulumi.runtime.MockResourceArgs[]> {
+  const mine = () => created.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+  const deadline = Date.now() + ms;
+  let last = -1;
+  let stableSince = Date.now();
+  for (;;) {
+    const count = mine().length;
+    if (count !== last) {
+      last = count;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= quietMs) {
+      return mine();
+    }
+    if (Date.now() > deadline) throw new Error(`registrations under ${prefix} did not settle within ${ms} ms`);
+    await new Promise((done) => setTimeout(done, 10));
+  }
+}
+
+/** Component outputs passed to registerOutputs, by component URN-less name; see recordRegisterOutputs. */
+export const registeredOutputs = new Map<string, Record<string, unknown>>();
+
+/**
+ * Records every ComponentResource.registerOutputs call (by component name) so tests can check
+ * that a component registered its public fields. Installed once, when this module loads.
+ */
+function recordRegisterOutputs(): void {
+  const proto = pulumi.ComponentResource.prototype as unknown as {
+    registerOutputs(this: pulumi.ComponentResource, outputs?: unknown): void;
+  };
+  const original = proto.registerOutputs;
+  proto.registerOutputs = function (this: pulumi.ComponentResource, outputs?: unknown): void {
+    const name = (this as unknown as { __name?: string }).__name;
+    if (name && outputs && typeof outputs === "object") {
+      registeredOutputs.set(name, outputs as Record<string, unknown>);
+    }
+    original.call(this, outputs);
+  };
+}
+recordRegisterOutputs();

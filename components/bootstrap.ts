@@ -1,0 +1,168 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { throwIfInvalid } from "./errors";
+import { managerCountProblems } from "./quorum";
+import { Step, stepCommand } from "./scripts";
+
+/** Anything reachable over SSH that runs Docker: an EC2 instance, a VM, a lab host. */
+export interface SwarmHost {
+  /** Stable logical name, e.g. "manager-1"; resource names derive from it, so never change it. */
+  name: string;
+  /** How to reach the host over SSH. The user must be root or have password-less sudo. */
+  connection: command.types.input.remote.ConnectionArgs;
+  /** The address Swarm advertises and joins on. Changing it means a new host: it rejoins. */
+  privateIp: pulumi.Input<string>;
+  /** Node labels for placement, e.g. `{ az: "us-east-1a" }`; `role` is always added. */
+  labels?: Record<string, pulumi.Input<string>>;
+}
+
+export interface SwarmBootstrapArgs {
+  /** Managers, first one initialises the swarm; 1, 3, 5 or 7 hosts. */
+  managers: SwarmHost[];
+  /** Workers, joined in parallel. @default [] */
+  workers?: SwarmHost[];
+  /** Seconds each step waits for the Docker daemon to answer. @default 300 */
+  dockerWaitSeconds?: number;
+  /** Seconds a removed node's tasks get to move before it is removed anyway. @default 120 */
+  drainSeconds?: number;
+}
+
+/** Problems with SwarmBootstrap arguments, each naming the setting, the value and the fix. */
+export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
+  const problems = managerCountProblems(args.managers?.length, "managers.length");
+  const names = [...(args.managers ?? []), ...(args.workers ?? [])].map((h) => h.name);
+  for (const name of names) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {
+      problems.push(`host name ${JSON.stringify(name)} is not kebab-case; use e.g. "worker-3".`);
+    }
+  }
+  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+  if (dupes.length > 0) {
+    problems.push(`host names ${JSON.stringify([...new Set(dupes)])} are used twice; give every host its own name.`);
+  }
+  for (const key of ["dockerWaitSeconds", "drainSeconds"] as const) {
+    const v = args[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) {
+      problems.push(`${key} is ${v}; use a whole number of seconds from 1 to 3600.`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Builds a Docker Swarm on existing hosts with remote commands: init on the first manager,
+ * join tokens read as secrets, managers joined one at a time, workers in parallel, and delete
+ * hooks that drain, demote and remove a node before it leaves. Nothing here assumes EC2.
+ */
+export class SwarmBootstrap extends pulumi.ComponentResource {
+  /** Token that joins a manager; secret. */
+  readonly managerJoinToken: pulumi.Output<string>;
+  /** Token that joins a worker; secret. */
+  readonly workerJoinToken: pulumi.Output<string>;
+  /** Address of the first manager, which created the swarm. */
+  readonly leaderAddress: pulumi.Output<string>;
+  /** Swarm node IDs of the managers, in the order given. */
+  readonly managerNodeIds: pulumi.Output<string>[];
+  /** Swarm node IDs of the workers, in the order given. */
+  readonly workerNodeIds: pulumi.Output<string>[];
+  /** Resolves once every node has joined and been labelled; depend on it to use the swarm. */
+  readonly ready: pulumi.Output<string[]>;
+
+  constructor(name: string, args: SwarmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aws-swarm:index:SwarmBootstrap", name, {}, opts);
+    throwIfInvalid(this, swarmBootstrapProblems(args));
+    const wait = args.dockerWaitSeconds ?? 300;
+    const drain = args.drainSeconds ?? 120;
+    const [first, ...others] = args.managers;
+    const workers = args.workers ?? [];
+    const managerIps = args.managers.map((m) => m.privateIp);
+
+    // Every command of a host is replaced when the host's address changes (a new instance), so
+    // the old node is removed by its delete hooks instead of lingering as Down.
+    const step = (
+      resource: string,
+      host: SwarmHost,
+      create: pulumi.Input<string>,
+      extra: Partial<command.remote.CommandArgs>,
+      options: pulumi.CustomResourceOptions = {},
+    ) =>
+      new command.remote.Command(
+        `${name}-${resource}`,
+        {
+          connection: host.connection,
+          create,
+          triggers: [host.privateIp],
+          // The provider would pass the previous stdout through SSH SetEnv, which a stock sshd
+          // refuses; and for token commands that stdout is a secret.
+          addPreviousOutputInEnv: false,
+          ...extra,
+        },
+        { parent: this, ...options },
+      );
+    const leave = stepCommand("leave", [wait]);
+
+    const init = step(`${first.name}-init`, first,
+      stepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
+      { delete: leave });
+
+    const token = (role: "manager" | "worker") => {
+      const cmd = step(`${role}-token`, first, stepCommand("token", [wait, role]),
+        { logging: "none" }, { dependsOn: [init], additionalSecretOutputs: ["stdout"] });
+      return pulumi.secret(cmd.stdout);
+    };
+    this.managerJoinToken = token("manager");
+    this.workerJoinToken = token("worker");
+
+    // Labels are set, and removal is driven, from the first manager: workers cannot do either.
+    const member = (host: SwarmHost, role: string, nodeId: pulumi.Input<string>, dependsOn: pulumi.Resource[]) =>
+      step(`${host.name}-member`, first,
+        stepCommand("label", [wait, nodeId, ...labelArgs(host, role)]),
+        {
+          delete: pulumi.output(nodeId).apply((id) => stepCommand("remove", [wait, id, drain])),
+          triggers: [host.privateIp],
+        },
+        { dependsOn });
+
+    const join = (host: SwarmHost, role: "manager" | "worker", tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
+      step(`${host.name}-join`, host,
+        stepCommand("join", [wait, role, host.privateIp, ...managerIps.filter((ip) => ip !== host.privateIp)]),
+        { stdin: tokenOut, delete: leave },
+        { dependsOn: [init, ...dependsOn] });
+
+    const members: command.remote.Command[] = [member(first, "manager", init.stdout, [])];
+    const managerJoins: command.remote.Command[] = [];
+    // Managers join one at a time, each after the previous is Reachable; the member chain makes
+    // deletes run in reverse, one manager at a time, so the quorum is never cut twice at once.
+    for (const host of others) {
+      const joined = join(host, "manager", this.managerJoinToken, managerJoins.slice(-1));
+      managerJoins.push(joined);
+      members.push(member(host, "manager", joined.stdout, [members[members.length - 1]]));
+    }
+    // Workers need only the first manager and the worker token, never the other managers.
+    const workerJoins = workers.map((host) => join(host, "worker", this.workerJoinToken, []));
+    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].stdout, [])));
+
+    this.leaderAddress = pulumi.output(first.privateIp);
+    this.managerNodeIds = [init.stdout, ...managerJoins.map((j) => j.stdout)];
+    this.workerNodeIds = workerJoins.map((j) => j.stdout);
+    this.ready = pulumi.all(members.map((m) => m.stdout));
+    this.registerOutputs({
+      managerJoinToken: this.managerJoinToken,
+      workerJoinToken: this.workerJoinToken,
+      leaderAddress: this.leaderAddress,
+      managerNodeIds: this.managerNodeIds,
+      workerNodeIds: this.workerNodeIds,
+      ready: this.ready,
+    });
+  }
+}
+
+/** `key=value` words for the label step; `role` comes from the bootstrap, not the caller. */
+function labelArgs(host: SwarmHost, role: string): pulumi.Input<string>[] {
+  const labels: Record<string, pulumi.Input<string>> = { ...(host.labels ?? {}), role };
+  return Object.keys(labels)
+    .sort()
+    .map((k) => pulumi.output(labels[k]).apply((v) => `${k}=${v}`));
+}
+
+export type { Step };

@@ -1,0 +1,206 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as tls from "@pulumi/tls";
+import { throwIfInvalid, shown } from "./errors";
+import { Network } from "./network";
+import { ManagerQuorum, managerCountProblems } from "./managers";
+import { WorkerPool, workerCountProblems } from "./workers";
+import { Registry } from "./registry";
+import { SwarmBootstrap, SwarmHost } from "./bootstrap";
+import { isWorldCidr } from "./cidr";
+
+/** Registry settings of a cluster. */
+export interface ClusterRegistryArgs {
+  /** Run the S3-backed registry. @default true */
+  enabled?: boolean;
+  /** Registry image. @default "registry:2" */
+  image?: pulumi.Input<string>;
+  /** Delete stored images with the stack (dev stacks only). @default false */
+  forceDestroy?: boolean;
+}
+
+export interface SwarmClusterArgs {
+  /** Raft managers: 1, 3, 5 or 7. @default 3 */
+  managerCount?: number;
+  /** Workers: 0..1000. @default 2 */
+  workerCount?: number;
+  /** EC2 instance type of managers. @default "t3.small" */
+  managerInstanceType?: pulumi.Input<string>;
+  /** EC2 instance type of workers. @default "t3.small" */
+  workerInstanceType?: pulumi.Input<string>;
+  /** Networks that may reach SSH (the nodes, or the bastion); never 0.0.0.0/0 or ::/0. */
+  sshAllowedCidrs: string[];
+  /** VPC block. @default "10.0.0.0/16" */
+  vpcCidr?: string;
+  /** Availability zones to spread over: 1..6. @default 3 */
+  azCount?: number;
+  /** `public`: nodes get public IPs; `private`: nodes behind a NAT gateway and a bastion. @default "public" */
+  nodePlacement?: "public" | "private";
+  /**
+   * OpenSSH public key installed on every node. When set, the bootstrap authenticates through
+   * the ssh-agent at `SSH_AUTH_SOCK`; when unset an ED25519 key is generated and its private
+   * half is the secret output `sshPrivateKey`. @default a generated key
+   */
+  sshPublicKey?: pulumi.Input<string>;
+  /** Login user of the AMI. @default "ec2-user" (Amazon Linux 2023) */
+  sshUser?: string;
+  /** S3-backed registry on every node. @default { enabled: true } */
+  registry?: ClusterRegistryArgs;
+  /** Seconds the bootstrap waits for Docker on a new node (user data installs it). @default 600 */
+  dockerWaitSeconds?: number;
+  /** Tags added to every AWS resource. @default {} */
+  tags?: Record<string, string>;
+}
+
+/** Problems with SwarmCluster arguments that the child components would otherwise find later. */
+export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
+  const problems = [
+    ...managerCountProblems(a.managerCount ?? 3, "managerCount"),
+    ...workerCountProblems(a.workerCount ?? 2, "workerCount"),
+  ];
+  if (!Array.isArray(a.sshAllowedCidrs) || a.sshAllowedCidrs.length === 0) {
+    problems.push(`sshAllowedCidrs is ${shown(a.sshAllowedCidrs)}; list the admin networks that may use SSH, e.g. ["203.0.113.0/24"].`);
+  } else {
+    for (const c of a.sshAllowedCidrs.filter(isWorldCidr)) {
+      problems.push(`sshAllowedCidrs contains ${shown(c)}, which opens SSH to the whole internet; use your office or VPN range.`);
+    }
+  }
+  if (a.nodePlacement !== undefined && a.nodePlacement !== "public" && a.nodePlacement !== "private") {
+    problems.push(`nodePlacement is ${shown(a.nodePlacement)}; use "public" or "private".`);
+  }
+  return problems;
+}
+
+/**
+ * A complete Docker Swarm on AWS: network, manager quorum, workers, registry bucket and the
+ * bootstrap that turns the instances into one swarm.
+ */
+export class SwarmCluster extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly managerPrivateIps: pulumi.Output<string[]>;
+  readonly workerPrivateIps: pulumi.Output<string[]>;
+  /** Public addresses of managers ("" in private placement). */
+  readonly managerPublicIps: pulumi.Output<string[]>;
+  /** Registry bucket name ("" when the registry is off). */
+  readonly registryBucket: pulumi.Output<string>;
+  readonly managerJoinToken: pulumi.Output<string>;
+  readonly workerJoinToken: pulumi.Output<string>;
+  /** Generated SSH private key (OpenSSH); secret; undefined when `sshPublicKey` was given. */
+  readonly sshPrivateKey?: pulumi.Output<string>;
+  readonly leaderAddress: pulumi.Output<string>;
+  /** Bastion public address in private placement. */
+  readonly bastionPublicIp?: pulumi.Output<string>;
+  readonly sshUser: string;
+  readonly network: Network;
+  readonly managers: ManagerQuorum;
+  readonly workers: WorkerPool;
+  readonly registry?: Registry;
+  readonly bootstrap: SwarmBootstrap;
+
+  constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aws-swarm:index:SwarmCluster", name, {}, opts);
+    throwIfInvalid(this, swarmClusterProblems(args));
+    const placement = args.nodePlacement ?? "public";
+    const tags = args.tags ?? {};
+    const user = (this.sshUser = args.sshUser ?? "ec2-user");
+
+    let privateKey: pulumi.Output<string> | undefined;
+    let publicKey: pulumi.Input<string>;
+    if (args.sshPublicKey === undefined) {
+      const key = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, { parent: this });
+      privateKey = pulumi.secret(key.privateKeyOpenssh);
+      publicKey = key.publicKeyOpenssh;
+    } else {
+      publicKey = args.sshPublicKey;
+    }
+    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey, tags }, { parent: this });
+    this.sshPrivateKey = privateKey;
+
+    this.network = new Network(`${name}-network`, {
+      vpcCidr: args.vpcCidr,
+      azCount: args.azCount,
+      nodePlacement: placement,
+      sshAllowedCidrs: args.sshAllowedCidrs,
+      keyName: keyPair.keyName,
+      tags,
+    }, { parent: this });
+
+    const group = {
+      subnetIds: this.network.nodeSubnetIds,
+      availabilityZones: this.network.availabilityZones,
+      keyName: keyPair.keyName,
+      associatePublicIpAddress: placement === "public",
+      clusterName: name,
+      tags,
+    };
+    this.managers = new ManagerQuorum(`${name}-managers`, {
+      ...group,
+      count: args.managerCount ?? 3,
+      instanceType: args.managerInstanceType,
+      securityGroupIds: [this.network.nodesSecurityGroupId, this.network.managersSecurityGroupId],
+    }, { parent: this });
+    this.workers = new WorkerPool(`${name}-workers`, {
+      ...group,
+      count: args.workerCount ?? 2,
+      instanceType: args.workerInstanceType,
+      securityGroupIds: [this.network.nodesSecurityGroupId],
+    }, { parent: this });
+
+    const registry = args.registry ?? {};
+    if (registry.enabled ?? true) {
+      this.registry = new Registry(`${name}-registry`, {
+        roles: { managers: this.managers.role.name, workers: this.workers.role.name },
+        forceDestroy: registry.forceDestroy,
+        image: registry.image,
+        tags,
+      }, { parent: this });
+    }
+
+    const bastion = this.network.bastionPublicIp;
+    const connect = (publicIp: pulumi.Output<string>, privateIp: pulumi.Output<string>) => ({
+      host: placement === "public" ? publicIp : privateIp,
+      user,
+      ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }),
+      // A new instance answers SSH only after boot; allow about five minutes of retries.
+      dialErrorLimit: 20,
+      perDialTimeout: 15,
+      ...(bastion
+        ? { proxy: { host: bastion, user, ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }), dialErrorLimit: 20 } }
+        : {}),
+    });
+    const hosts = (g: ManagerQuorum | WorkerPool): SwarmHost[] =>
+      g.instances.map((_, i) => ({
+        name: g.nodeNames[i],
+        connection: connect(g.publicIps[i], g.privateIps[i]),
+        privateIp: g.privateIps[i],
+        labels: { az: g.availabilityZones[i], "instance-type": g.instanceTypes[i] },
+      }));
+    this.bootstrap = new SwarmBootstrap(`${name}-swarm`, {
+      managers: hosts(this.managers),
+      workers: hosts(this.workers),
+      dockerWaitSeconds: args.dockerWaitSeconds ?? 600,
+    }, { parent: this });
+
+    this.vpcId = this.network.vpcId;
+    this.managerPrivateIps = pulumi.all(this.managers.privateIps);
+    this.workerPrivateIps = pulumi.all(this.workers.privateIps);
+    this.managerPublicIps = pulumi.all(this.managers.publicIps);
+    this.registryBucket = this.registry ? this.registry.bucketName : pulumi.output("");
+    this.managerJoinToken = this.bootstrap.managerJoinToken;
+    this.workerJoinToken = this.bootstrap.workerJoinToken;
+    this.leaderAddress = this.bootstrap.leaderAddress;
+    this.bastionPublicIp = bastion;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      managerPrivateIps: this.managerPrivateIps,
+      workerPrivateIps: this.workerPrivateIps,
+      managerPublicIps: this.managerPublicIps,
+      registryBucket: this.registryBucket,
+      managerJoinToken: this.managerJoinToken,
+      workerJoinToken: this.workerJoinToken,
+      sshPrivateKey: this.sshPrivateKey,
+      leaderAddress: this.leaderAddress,
+      bastionPublicIp: this.bastionPublicIp,
+    });
+  }
+}

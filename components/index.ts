@@ -1,0 +1,9 @@
+/** Public API of aws-swarm: the components other Pulumi programs can use. */
+export { Network, NetworkArgs } from "./network";
+export { ManagerQuorum, ManagerQuorumArgs } from "./managers";
+export { WorkerPool, WorkerPoolArgs } from "./workers";
+export { Registry, RegistryArgs } from "./registry";
+export { SwarmBootstrap, SwarmBootstrapArgs, SwarmHost } from "./bootstrap";
+export { SwarmCluster, SwarmClusterArgs, ClusterRegistryArgs } from "./cluster";
+export { ConfigError } from "./errors";
+export * as ports from "./ports";

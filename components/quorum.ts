@@ -1,0 +1,21 @@
+import { ALLOWED_MANAGER_COUNTS } from "./ports";
+import { shown } from "./errors";
+
+/**
+ * Problems with a manager count. Raft needs a majority, so an even count adds a node without
+ * adding fault tolerance, and more than 7 managers slow every write.
+ * @param setting how the user wrote the setting, e.g. `count` or `aws-swarm:managerCount`
+ */
+export function managerCountProblems(count: unknown, setting = "count"): string[] {
+  if (typeof count === "number" && ALLOWED_MANAGER_COUNTS.includes(count)) return [];
+  return [
+    `${setting} is ${shown(count)}; a Swarm manager quorum must be odd and at most 7: ` +
+      `use ${ALLOWED_MANAGER_COUNTS.slice(0, -1).join(", ")} or ${ALLOWED_MANAGER_COUNTS.at(-1)}.`,
+  ];
+}
+
+/** Problems with a worker count: a whole number from 0 to 1000. */
+export function workerCountProblems(count: unknown, setting = "count"): string[] {
+  if (typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= 1000) return [];
+  return [`${setting} is ${shown(count)}; use a whole number of workers from 0 to 1000.`];
+}

@@ -1,0 +1,61 @@
+# Shared helpers, prepended to every step script by components/scripts.ts.
+# POSIX sh; every step runs with `set -eu` as root (directly or through sudo -n).
+set -eu
+STEP=${0##*/}
+log() { printf '%s: %s\n' "$STEP" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$STEP" "$*" >&2; exit 1; }
+# Join tokens must never reach a log, even inside an error from Docker.
+redact() { sed 's/SWMTKN-[A-Za-z0-9-]*/SWMTKN-<redacted>/g'; }
+now() { date +%s; }
+nap() { sleep 0.25 2>/dev/null || sleep 1; }
+
+# Waits until the Docker daemon answers, at most $1 seconds.
+wait_docker() {
+  _limit=$1
+  _end=$(( $(now) + _limit ))
+  until docker info >/dev/null 2>&1; do
+    if [ "$(now)" -ge "$_end" ]; then
+      die "the Docker daemon on $(hostname) did not answer within ${_limit}s; check that user data installed and started it (systemctl status docker; journalctl -u docker), then run pulumi up again"
+    fi
+    nap
+  done
+}
+
+# Like wait_docker, but for delete hooks: a missing daemon means there is nothing left to undo.
+docker_answers() {
+  _end=$(( $(now) + $1 ))
+  until docker info >/dev/null 2>&1; do
+    [ "$(now)" -ge "$_end" ] && return 1
+    nap
+  done
+}
+
+swarm_field() { docker info -f "{{.Swarm.$1}}" 2>/dev/null; }
+node_state() { swarm_field LocalNodeState; }
+is_manager() { [ "$(swarm_field ControlAvailable)" = true ]; }
+remote_managers() { docker info -f '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}' 2>/dev/null; }
+
+# True when $1:$2 accepts TCP connections within 3 s.
+port_open() {
+  if command -v bash >/dev/null 2>&1; then
+    timeout 3 bash -c ': </dev/tcp/"$1"/"$2"' _ "$1" "$2" >/dev/null 2>&1
+  elif command -v nc >/dev/null 2>&1; then
+    nc -z -w 3 "$1" "$2" >/dev/null 2>&1
+  else
+    die "neither bash nor nc is installed on $(hostname); one is needed to probe $1:$2"
+  fi
+}
+
+# Runs a swarm-mutating docker command, retrying Raft races ("update out of sequence").
+retry_update() {
+  _try=0
+  while :; do
+    if _out=$("$@" 2>&1); then return 0; fi
+    _try=$((_try + 1))
+    case $_out in
+      *"out of sequence"*|*"rpc error"*|*"context deadline"*) [ $_try -lt 10 ] && { nap; nap; continue; } ;;
+    esac
+    printf '%s\n' "$_out" | redact >&2
+    return 1
+  done
+}

@@ -1,0 +1,30 @@
+import { loadStackConfig } from "./config";
+import { SwarmCluster } from "./components/cluster";
+
+// Config problems stop the program here, before a single resource is registered.
+const config = loadStackConfig();
+
+const cluster = new SwarmCluster("swarm", {
+  managerCount: config.managerCount,
+  workerCount: config.workerCount,
+  managerInstanceType: config.managerInstanceType,
+  workerInstanceType: config.workerInstanceType,
+  sshAllowedCidrs: config.sshAllowedCidrs,
+  vpcCidr: config.vpcCidr,
+  azCount: config.azCount,
+  nodePlacement: config.nodePlacement,
+  sshPublicKey: config.sshPublicKey,
+  registry: config.registry,
+});
+
+export const vpcId = cluster.vpcId;
+export const managerPrivateIps = cluster.managerPrivateIps;
+export const workerPrivateIps = cluster.workerPrivateIps;
+export const managerPublicIps = cluster.managerPublicIps;
+export const registryBucket = cluster.registryBucket;
+export const managerJoinToken = cluster.managerJoinToken;
+export const workerJoinToken = cluster.workerJoinToken;
+export const sshPrivateKey = cluster.sshPrivateKey;
+export const sshUser = cluster.sshUser;
+export const leaderAddress = cluster.leaderAddress;
+export const bastionPublicIp = cluster.bastionPublicIp;

@@ -1,0 +1,145 @@
+import * as assert from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { SwarmBootstrap, SwarmHost, swarmBootstrapProblems } from "../../components/bootstrap";
+import { created, isWrappedSecret, settle, unwrapSecret, valueOf } from "../helpers/mocks";
+
+/** A real-looking token; the scripts mention "SWMTKN-" only in their redaction pattern. */
+const TOKEN = /SWMTKN-1-[A-Za-z0-9]{20,}/;
+
+function host(name: string, ip: string): SwarmHost {
+  return { name, privateIp: ip, connection: { host: ip, user: "root", privateKey: pulumi.secret("KEY") }, labels: { az: "zone-a" } };
+}
+function hosts(prefix: string, n: number, base: number): SwarmHost[] {
+  return Array.from({ length: n }, (_, i) => host(`${prefix}-${i + 1}`, `10.9.0.${base + i}`));
+}
+const commands = (prefix: string) =>
+  created.filter((r) => r.type === "command:remote:Command" && r.name.startsWith(`${prefix}-`));
+const byName = (prefix: string, suffix: string) => {
+  const r = commands(prefix).find((c) => c.name === `${prefix}-${suffix}`);
+  assert.ok(r, `no command ${prefix}-${suffix}; have ${commands(prefix).map((c) => c.name).join(", ")}`);
+  return r;
+};
+const order = (prefix: string) => commands(prefix).map((c) => c.name.slice(prefix.length + 1));
+
+async function build(prefix: string, managers: number, workers: number) {
+  const b = new SwarmBootstrap(prefix, { managers: hosts("manager", managers, 10), workers: hosts("worker", workers, 100) });
+  await valueOf(b.ready);
+  return b;
+}
+
+describe("SwarmBootstrap", () => {
+  it("creates init, two token reads, a join and a member step per node, named by host", async () => {
+    await build("b1", 3, 2);
+    assert.deepStrictEqual(order("b1").sort(), [
+      "manager-1-init", "manager-1-member", "manager-2-join", "manager-2-member", "manager-3-join",
+      "manager-3-member", "manager-token", "worker-1-join", "worker-1-member", "worker-2-join",
+      "worker-2-member", "worker-token",
+    ]);
+  });
+
+  it("initialises on the first manager only, advertising its private address and naming its peers", async () => {
+    await build("b2", 3, 0);
+    const init = byName("b2", "manager-1-init");
+    assert.match(String(init.inputs.create), /swarm-init '300' '10\.9\.0\.10' '10\.9\.0\.11' '10\.9\.0\.12'$/);
+    assert.strictEqual(unwrapSecret(init.inputs.connection) && (unwrapSecret(init.inputs.connection) as { host: string }).host, "10.9.0.10");
+    assert.strictEqual(commands("b2").filter((c) => /swarm-init/.test(String(c.inputs.create))).length, 1);
+  });
+
+  it("reads the tokens after init, with logging off", async () => {
+    await build("b3", 1, 1);
+    const names = order("b3");
+    for (const role of ["manager", "worker"]) {
+      const t = byName("b3", `${role}-token`);
+      assert.strictEqual(t.inputs.logging, "none");
+      assert.match(String(t.inputs.create), new RegExp(`swarm-token '300' '${role}'$`));
+      assert.ok(names.indexOf(`${role}-token`) > names.indexOf("manager-1-init"));
+    }
+  });
+
+  it("keeps both join tokens secret", async () => {
+    const b = await build("b4", 3, 1);
+    assert.ok(await pulumi.isSecret(b.managerJoinToken));
+    assert.ok(await pulumi.isSecret(b.workerJoinToken));
+    assert.match(await valueOf(b.workerJoinToken), TOKEN);
+  });
+
+  it("passes each token on stdin only, wrapped as a secret, and the right token to each role", async () => {
+    await build("b5", 3, 2);
+    for (const name of ["manager-2-join", "manager-3-join", "worker-1-join", "worker-2-join"]) {
+      const j = byName("b5", name);
+      assert.ok(isWrappedSecret(j.inputs.stdin), `${name} stdin is not secret`);
+      const want = name.startsWith("manager") ? /mockmanagertoken/ : /mockworkertoken/;
+      assert.match(String(unwrapSecret(j.inputs.stdin)), want);
+      assert.strictEqual(j.inputs.environment, undefined);
+      assert.strictEqual(j.inputs.addPreviousOutputInEnv, false);
+    }
+  });
+
+  it("puts no token in any command text, trigger or label", async () => {
+    await build("b6", 3, 3);
+    for (const c of commands("b6")) {
+      for (const field of ["create", "update", "delete", "triggers"]) {
+        assert.doesNotMatch(JSON.stringify(c.inputs[field] ?? ""), TOKEN, `${c.name}.${field}`);
+      }
+    }
+  });
+
+  it("joins managers one at a time, each after the previous one", async () => {
+    await build("b7", 5, 0);
+    const names = order("b7");
+    const joins = names.filter((n) => /^manager-\d-join$/.test(n));
+    assert.deepStrictEqual(joins, ["manager-2-join", "manager-3-join", "manager-4-join", "manager-5-join"]);
+    assert.ok(names.indexOf("manager-2-join") > names.indexOf("manager-token"));
+    // each member waits for the previous member, so deletes demote one manager at a time
+    for (let i = 3; i <= 5; i++) {
+      assert.ok(names.indexOf(`manager-${i}-member`) > names.indexOf(`manager-${i - 1}-member`));
+    }
+  });
+
+  it("joins workers with the worker token and every manager address, as workers", async () => {
+    await build("b8", 3, 2);
+    const j = byName("b8", "worker-2-join");
+    assert.match(String(j.inputs.create), /swarm-join '300' 'worker' '10\.9\.0\.101' '10\.9\.0\.10' '10\.9\.0\.11' '10\.9\.0\.12'$/);
+    const m = byName("b8", "manager-3-join");
+    assert.match(String(m.inputs.create), /swarm-join '300' 'manager' '10\.9\.0\.12' '10\.9\.0\.10' '10\.9\.0\.11'$/);
+  });
+
+  it("labels each node from the first manager and removes it from there on delete", async () => {
+    await build("b9", 3, 1);
+    const m = byName("b9", "worker-1-member");
+    assert.strictEqual((unwrapSecret(m.inputs.connection) as { host: string }).host, "10.9.0.10");
+    assert.match(String(m.inputs.create), /swarm-label '300' 'node-id-b9-worker-1-join' 'az=zone-a' 'role=worker'$/);
+    assert.match(String(m.inputs.delete), /swarm-remove '300' 'node-id-b9-worker-1-join' '120'$/);
+    assert.match(String(byName("b9", "worker-1-join").inputs.delete), /swarm-leave '300'$/);
+  });
+
+  it("replaces a node's steps when its address changes", async () => {
+    await build("b10", 1, 1);
+    assert.deepStrictEqual(byName("b10", "worker-1-join").inputs.triggers, ["10.9.0.100"]);
+    assert.deepStrictEqual(byName("b10", "worker-1-member").inputs.triggers, ["10.9.0.100"]);
+    assert.deepStrictEqual(byName("b10", "manager-1-init").inputs.triggers, ["10.9.0.10"]);
+  });
+
+  it("exposes the first manager as leader and the node IDs from the joins", async () => {
+    const b = await build("b11", 3, 1);
+    assert.strictEqual(await valueOf(b.leaderAddress), "10.9.0.10");
+    assert.deepStrictEqual(await valueOf(pulumi.all(b.workerNodeIds)), ["node-id-b11-worker-1-join"]);
+    assert.strictEqual((await valueOf(pulumi.all(b.managerNodeIds))).length, 3);
+  });
+
+  it("rejects an even number of managers before creating anything", async () => {
+    assert.throws(() => new SwarmBootstrap("b12", { managers: hosts("manager", 2, 10) }),
+      /managers\.length is 2; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7\./);
+    await settle();
+    assert.deepStrictEqual(commands("b12"), []);
+  });
+
+  it("reports duplicate and malformed host names and bad timeouts together", () => {
+    const dup = [host("manager-1", "10.0.0.1"), host("manager-1", "10.0.0.2"), host("Bad Name", "10.0.0.3")];
+    assert.deepStrictEqual(swarmBootstrapProblems({ managers: dup, drainSeconds: 0 }), [
+      'host name "Bad Name" is not kebab-case; use e.g. "worker-3".',
+      'host names ["manager-1"] are used twice; give every host its own name.',
+      "drainSeconds is 0; use a whole number of seconds from 1 to 3600.",
+    ]);
+  });
+});

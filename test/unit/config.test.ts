@@ -1,0 +1,123 @@
+import * as assert from "node:assert";
+import { parseStackConfig } from "../../config";
+import { stackConfig } from "../helpers/stack";
+
+const base = { "aws-swarm:sshAllowedCidrs": '["203.0.113.0/24"]' };
+const problems = (extra: Record<string, string>) => parseStackConfig({ ...base, ...extra }).problems;
+
+describe("stack config", () => {
+  it("resolves every default from the one required key", () => {
+    assert.deepStrictEqual(parseStackConfig(base), {
+      problems: [],
+      config: {
+        managerCount: 3, workerCount: 2, managerInstanceType: "t3.small", workerInstanceType: "t3.small",
+        sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
+        sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
+        services: [], publishedCidrs: [],
+      },
+    });
+  });
+
+  it("reads the dev and prod stack files without a problem", () => {
+    for (const stack of ["dev", "prod"]) assert.deepStrictEqual(parseStackConfig(stackConfig(stack)).problems, []);
+    const prod = parseStackConfig(stackConfig("prod")).config!;
+    assert.deepStrictEqual([prod.managerCount, prod.nodePlacement, prod.azCount], [3, "private", 3]);
+  });
+
+  for (const [value, shownAs] of [["4", "4"], ["0", "0"], ["-1", "-1"], ["2.5", "2.5"], ["9", "9"], ["three", '"three"']]) {
+    it(`rejects managerCount ${value} naming key, value and the allowed counts`, () => {
+      assert.deepStrictEqual(problems({ "aws-swarm:managerCount": value }), [
+        `aws-swarm:managerCount is ${shownAs}; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.`,
+      ]);
+    });
+  }
+
+  for (const value of ["-1", "1001", "1.5", "1e9"]) {
+    it(`rejects workerCount ${value}`, () => {
+      assert.deepStrictEqual(problems({ "aws-swarm:workerCount": value }), [
+        `aws-swarm:workerCount is ${Number(value)}; use a whole number of workers from 0 to 1000.`,
+      ]);
+    });
+  }
+
+  it("requires sshAllowedCidrs", () => {
+    assert.deepStrictEqual(parseStackConfig({}).problems, [
+      "aws-swarm:sshAllowedCidrs is not set; list the admin networks that may reach SSH, e.g. pulumi config set --path 'aws-swarm:sshAllowedCidrs[0]' 203.0.113.0/24.",
+    ]);
+  });
+
+  it("rejects an empty sshAllowedCidrs list", () => {
+    assert.match(problems({ "aws-swarm:sshAllowedCidrs": "[]" })[0], /^aws-swarm:sshAllowedCidrs is \[\]; list the admin networks/);
+  });
+
+  for (const world of ["0.0.0.0/0", "::/0"]) {
+    it(`rejects ${world} in sshAllowedCidrs`, () => {
+      assert.deepStrictEqual(problems({ "aws-swarm:sshAllowedCidrs": JSON.stringify(["10.1.0.0/16", world]) }), [
+        `aws-swarm:sshAllowedCidrs contains "${world}", which opens the port to the whole internet; use your office or VPN range instead.`,
+      ]);
+    });
+  }
+
+  it("rejects malformed CIDRs, naming each", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:sshAllowedCidrs": '["10.0.0.300/24", "10.0.0.1/16", "2001:db8::/129"]' }), [
+      'aws-swarm:sshAllowedCidrs contains "10.0.0.300/24" is not an IPv4 CIDR block like "10.0.0.0/16"; fix that entry.',
+      'aws-swarm:sshAllowedCidrs contains "10.0.0.1/16" has host bits set; use "10.0.0.0/16"; fix that entry.',
+      'aws-swarm:sshAllowedCidrs contains "2001:db8::/129" is not an IPv6 CIDR block like "2001:db8::/48"; fix that entry.',
+    ]);
+  });
+
+  it("accepts IPv6 admin ranges", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:sshAllowedCidrs": '["2001:db8::/48"]' }), []);
+  });
+
+  for (const value of ["0", "7", "x"]) {
+    it(`rejects azCount ${value}`, () => {
+      const shownAs = value === "x" ? '"x"' : value;
+      assert.deepStrictEqual(problems({ "aws-swarm:azCount": value }), [
+        `aws-swarm:azCount is ${shownAs}; use a whole number of availability zones from 1 to 6.`,
+      ]);
+    });
+  }
+
+  it("rejects a VPC too small for its subnets", () => {
+    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0.0/27" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\.0\/27"; .*use/);
+  });
+
+  it("rejects a malformed vpcCidr", () => {
+    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0/16" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\/16" is not an IPv4 CIDR/);
+  });
+
+  it("rejects an unknown nodePlacement", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:nodePlacement": "dmz" }), [
+      'aws-swarm:nodePlacement is "dmz"; use "public" (nodes with public IPs, cheapest) or "private" (NAT gateway + bastion).',
+    ]);
+  });
+
+  it("rejects unknown keys, naming them", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedCidrs.',
+    ]);
+  });
+
+  it("ignores other namespaces", () => {
+    assert.deepStrictEqual(problems({ "aws:region": "eu-west-1" }), []);
+  });
+
+  it("rejects a malformed instance type and a bad public key", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:workerInstanceType": "big", "aws-swarm:sshPublicKey": "not a key" }), [
+      'aws-swarm:workerInstanceType is "big", which is not an EC2 instance type; use e.g. "t3.small".',
+      'aws-swarm:sshPublicKey is "not a key"…, which is not an OpenSSH public key; paste the one line of your id_ed25519.pub, or unset it to have a key generated.',
+    ]);
+  });
+
+  it("reads registry as a boolean or an object and rejects unknown fields", () => {
+    assert.strictEqual(parseStackConfig({ ...base, "aws-swarm:registry": "false" }).config!.registry.enabled, false);
+    assert.deepStrictEqual(problems({ "aws-swarm:registry": '{"enabled": true, "size": 3}' }), [
+      "aws-swarm:registry.size is not a known setting; use true, false or { enabled: bool, image: string, forceDestroy: bool }.",
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    assert.strictEqual(parseStackConfig({ "aws-swarm:managerCount": "2", "aws-swarm:workerCount": "-3" }).problems.length, 3);
+  });
+});

@@ -1,0 +1,185 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ManagerQuorum, ManagerQuorumArgs, managerQuorumProblems } from "../../components/managers";
+import { created, recordedUnder, registeredOutputs, settle, valueOf } from "../helpers/mocks";
+
+const subnetIds = ["subnet-a", "subnet-b", "subnet-c"];
+const availabilityZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+const securityGroupIds = ["sg-nodes", "sg-managers"];
+const base: ManagerQuorumArgs = { subnetIds, availabilityZones, securityGroupIds };
+const INSTANCE = "aws:ec2/instance:Instance";
+
+async function instancesOf(name: string, args: Partial<ManagerQuorumArgs> = {}) {
+  const quorum = new ManagerQuorum(name, { ...base, ...args });
+  const recorded = await recordedUnder(name);
+  const instances = recorded.filter((r) => r.type === INSTANCE).sort((a, b) => a.name.localeCompare(b.name));
+  return { quorum, recorded, instances };
+}
+
+describe("ManagerQuorum", () => {
+  beforeEach(() => {
+    created.length = 0;
+  });
+
+  describe("count validation", () => {
+    for (const count of [4, 2, 0, -1, 2.5, 9, 6]) {
+      it(`rejects ${count} managers synchronously, before creating anything`, async () => {
+        const name = `mq-bad-${String(count).replace(/\W/g, "_")}`;
+        assert.throws(
+          () => new ManagerQuorum(name, { ...base, count }),
+          (e: Error) =>
+            e.message ===
+            `count is ${count}; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.`,
+        );
+        await settle();
+        assert.deepStrictEqual(created.filter((r) => r.custom && r.name.startsWith(name)), []);
+      });
+    }
+
+    it("accepts 1, 3, 5 and 7", () => {
+      for (const count of [1, 3, 5, 7]) assert.deepStrictEqual(managerQuorumProblems({ ...base, count }), []);
+    });
+
+    it("reports every problem at once", () => {
+      assert.deepStrictEqual(managerQuorumProblems({ count: 2, subnetIds: [], securityGroupIds: [] }), [
+        "count is 2; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.",
+        "subnetIds is []; give at least one subnet ID (one per AZ).",
+        "securityGroupIds is []; give the Network's node security group(s).",
+      ]);
+    });
+
+    it("rejects tags that would overwrite the swarm tags", () => {
+      assert.deepStrictEqual(managerQuorumProblems({ ...base, tags: { "swarm:role": "worker" } }), [
+        'tags sets "swarm:role"; the component sets that tag itself: remove it.',
+      ]);
+    });
+  });
+
+  it("creates three named managers by default", async () => {
+    const { instances } = await instancesOf("mq-default");
+    assert.deepStrictEqual(instances.map((i) => i.name), ["mq-default-manager-1", "mq-default-manager-2", "mq-default-manager-3"]);
+  });
+
+  it("spreads 7 managers over 3 AZs round-robin: 3, 2, 2", async () => {
+    const { quorum, instances } = await instancesOf("mq-seven", { count: 7 });
+    const bySubnet = instances
+      .sort((a, b) => Number(a.name.split("-").pop()) - Number(b.name.split("-").pop()))
+      .map((i) => i.inputs.subnetId);
+    assert.deepStrictEqual(bySubnet, ["subnet-a", "subnet-b", "subnet-c", "subnet-a", "subnet-b", "subnet-c", "subnet-a"]);
+    assert.deepStrictEqual(await valueOf(pulumi.all(quorum.availabilityZones)), [
+      "us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a",
+    ]);
+    assert.deepStrictEqual(quorum.nodeNames, [1, 2, 3, 4, 5, 6, 7].map((i) => `manager-${i}`));
+  });
+
+  it("hardens every manager: IMDSv2 with hop limit 2, encrypted gp3 root, fixed user data", async () => {
+    const { instances } = await instancesOf("mq-hard", { count: 3 });
+    assert.strictEqual(instances.length, 3);
+    for (const i of instances) {
+      assert.deepStrictEqual(i.inputs.metadataOptions, {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 2,
+      });
+      assert.deepStrictEqual(i.inputs.rootBlockDevice, { encrypted: true, volumeType: "gp3", volumeSize: 20 });
+      assert.strictEqual(i.inputs.userDataReplaceOnChange, false);
+      assert.match(i.inputs.userData, /systemctl enable --now docker/);
+      assert.doesNotMatch(i.inputs.userData, /SWMTKN|PRIVATE KEY|AKIA|token/i);
+    }
+  });
+
+  it("wires type, AMI, profile, key, security groups and tags into each instance", async () => {
+    const { instances } = await instancesOf("mq-wire", { count: 1, keyName: "ops", tags: { team: "infra" } });
+    const i = instances[0].inputs;
+    assert.deepStrictEqual(
+      [i.instanceType, i.ami, i.iamInstanceProfile, i.keyName, i.vpcSecurityGroupIds, i.associatePublicIpAddress],
+      ["t3.small", "ami-0123456789abcdef0", "mq-wire-profile", "ops", securityGroupIds, false],
+    );
+    const tags = { team: "infra", Name: "mq-wire-manager-1", "swarm:role": "manager", "swarm:cluster": "mq-wire" };
+    assert.deepStrictEqual(i.tags, tags);
+    assert.deepStrictEqual(i.volumeTags, tags);
+  });
+
+  it("uses the given cluster name, instance type, volume size and AMI", async () => {
+    const { quorum, instances } = await instancesOf("mq-custom", {
+      count: 1,
+      clusterName: "prod",
+      instanceType: "m6i.large",
+      rootVolumeSize: 50,
+      amiId: "ami-custom",
+    });
+    const i = instances[0].inputs;
+    assert.deepStrictEqual([i.instanceType, i.ami, i.rootBlockDevice.volumeSize, i.tags["swarm:cluster"]], [
+      "m6i.large",
+      "ami-custom",
+      50,
+      "prod",
+    ]);
+    assert.deepStrictEqual(await valueOf(pulumi.all(quorum.instanceTypes)), ["m6i.large"]);
+  });
+
+  it("ignores new AMI releases only when the AMI is looked up", async () => {
+    const ignored = new Map<string, string[] | undefined>();
+    const record = { transformations: [(a: pulumi.ResourceTransformationArgs) => (ignored.set(a.name, a.opts.ignoreChanges), undefined)] };
+    new ManagerQuorum("mq-ami-latest", { ...base, count: 1 }, record);
+    new ManagerQuorum("mq-ami-pinned", { ...base, count: 1, amiId: "ami-pinned" }, record);
+    await recordedUnder("mq-ami");
+    assert.deepStrictEqual(ignored.get("mq-ami-latest-manager-1"), ["ami"]);
+    assert.deepStrictEqual(ignored.get("mq-ami-pinned-manager-1"), []);
+  });
+
+  it("exposes private IPs, and empty public IPs without public addresses", async () => {
+    const { quorum } = await instancesOf("mq-ips", { count: 3 });
+    const ips = await valueOf(pulumi.all(quorum.privateIps));
+    assert.strictEqual(ips.length, 3);
+    for (const ip of ips) assert.match(ip, /^10\.0\.\d+\.\d+$/);
+    assert.strictEqual(new Set(ips).size, 3);
+    assert.deepStrictEqual(await valueOf(pulumi.all(quorum.publicIps)), ["", "", ""]);
+  });
+
+  it("gives managers public IPs when asked", async () => {
+    const { quorum } = await instancesOf("mq-pub", { count: 1, associatePublicIpAddress: true });
+    assert.match(await valueOf(quorum.publicIps[0]), /^203\.0\.113\.\d+$/);
+  });
+
+  it("creates an EC2-only role without policies, and its instance profile", async () => {
+    const { quorum, recorded } = await instancesOf("mq-iam", { count: 1 });
+    const role = recorded.find((r) => r.type === "aws:iam/role:Role");
+    assert.ok(role);
+    assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    assert.deepStrictEqual(role.inputs.managedPolicyArns, undefined);
+    const profile = recorded.find((r) => r.type === "aws:iam/instanceProfile:InstanceProfile");
+    assert.strictEqual(profile?.inputs.role, "mq-iam-role");
+    assert.deepStrictEqual(
+      recorded.filter((r) => /iam\/(rolePolicyAttachment|policy|accessKey|rolePolicy)/.test(r.type)),
+      [],
+    );
+    assert.strictEqual(await valueOf(quorum.role.name), "mq-iam-role");
+  });
+
+  it("parents instances and IAM to the quorum", async () => {
+    const quorum = new ManagerQuorum("mq-parent", { ...base, count: 1 });
+    assert.match(
+      await valueOf(quorum.instances[0].urn),
+      /aws-swarm:index:ManagerQuorum\$aws:ec2\/instance:Instance::mq-parent-manager-1$/,
+    );
+    assert.match(await valueOf(quorum.role.urn), /ManagerQuorum\$aws:iam\/role:Role::mq-parent-role$/);
+    assert.match(
+      await valueOf(quorum.instanceProfile.urn),
+      /ManagerQuorum\$aws:iam\/instanceProfile:InstanceProfile::mq-parent-profile$/,
+    );
+  });
+
+  it("registers its public fields as outputs", async () => {
+    const quorum = new ManagerQuorum("mq-outputs", { ...base, count: 1 });
+    await settle();
+    const outputs = registeredOutputs.get("mq-outputs");
+    assert.ok(outputs);
+    assert.strictEqual(outputs.privateIps, quorum.privateIps);
+    assert.strictEqual(outputs.instances, quorum.instances);
+    assert.strictEqual(outputs.role, quorum.role);
+  });
+});
