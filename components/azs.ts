@@ -33,7 +33,11 @@ export function perAz(count: number, azCount: number): number[] {
  * The first `azCount` zone names the region reports, or a ConfigError saying how many it has.
  * Zones are taken in the order AWS lists them (alphabetical), which is stable across runs.
  */
-export function pickZones(names: readonly string[], azCount: number, region = "the region"): string[] {
+export function pickZones(
+  names: readonly string[],
+  azCount: number,
+  region = "the region",
+): string[] {
   if (names.length < azCount) {
     throw new ConfigError([
       `azCount is ${azCount}, but ${region} has only ${names.length} available zone(s) ` +

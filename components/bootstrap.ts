@@ -25,6 +25,11 @@ export interface SwarmBootstrapArgs {
   dockerWaitSeconds?: number;
   /** Seconds a removed node's tasks get to move before it is removed anyway. @default 120 */
   drainSeconds?: number;
+  /**
+   * Join every node one after the other, managers first, instead of workers in parallel.
+   * Slower; for bastions or networks that cannot take many SSH sessions at once. @default false
+   */
+  serialJoins?: boolean;
 }
 
 /** Problems with SwarmBootstrap arguments, each naming the setting, the value and the fix. */
@@ -139,7 +144,11 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       members.push(member(host, "manager", joined.stdout, [members[members.length - 1]]));
     }
     // Workers need only the first manager and the worker token, never the other managers.
-    const workerJoins = workers.map((host) => join(host, "worker", this.workerJoinToken, []));
+    const workerJoins: command.remote.Command[] = [];
+    for (const host of workers) {
+      const previous = args.serialJoins ? [...managerJoins, ...workerJoins].slice(-1) : [];
+      workerJoins.push(join(host, "worker", this.workerJoinToken, previous));
+    }
     workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].stdout, [])));
 
     this.leaderAddress = pulumi.output(first.privateIp);

@@ -22,7 +22,8 @@ const OCTET = /^(0|[1-9][0-9]{0,2})$/;
 /** Parses dotted-quad `a.b.c.d` into an unsigned 32-bit number, or undefined when malformed. */
 export function parseIpv4Address(text: string): number | undefined {
   const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p) && Number(p) <= 255)) return undefined;
+  const valid = parts.length === 4 && parts.every((p) => OCTET.test(p) && Number(p) <= 255);
+  if (!valid) return undefined;
   return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
 }
 
@@ -48,17 +49,15 @@ function networkOf(address: number, prefix: number): number {
 }
 
 /**
- * Why `text` is not a usable IPv4 network CIDR, or undefined when it is. AWS rejects blocks
- * with host bits set (`10.0.0.1/16`), so those are reported with the block the user meant.
+ * Why `text` is not a usable IPv4 network CIDR (`"10.0.0.1/16" has host bits set; use
+ * "10.0.0.0/16"`), or undefined when it is. config.ts puts this after the key name.
  */
 export function ipv4CidrProblem(text: string): string | undefined {
   const cidr = typeof text === "string" ? parseIpv4Cidr(text) : undefined;
   if (!cidr) return `${shown(text)} is not an IPv4 CIDR block like "10.0.0.0/16"`;
   const network = networkOf(cidr.address, cidr.prefix);
-  if (network !== cidr.address) {
-    return `${shown(text)} has host bits set; use "${formatIpv4Address(network)}/${cidr.prefix}"`;
-  }
-  return undefined;
+  if (network === cidr.address) return undefined;
+  return `${shown(text)} has host bits set; use "${formatIpv4Address(network)}/${cidr.prefix}"`;
 }
 
 /** True for an IPv4 network CIDR such as `10.0.0.0/16` (host bits must be zero). */
@@ -102,11 +101,12 @@ export function subnetCidrs(vpcCidr: string, count: number, newBits: number, fir
   const vpc = parseIpv4Cidr(vpcCidr)!;
   const prefix = vpc.prefix + newBits;
   if (!Number.isInteger(newBits) || newBits < 0 || prefix > 32) {
-    throw new Error(`cannot split ${vpcCidr} by ${newBits} more bits: the prefix would be /${prefix}`);
+    throw new Error(`cannot split ${vpcCidr} by ${newBits} bits: the prefix would be /${prefix}`);
   }
   const slots = 2 ** newBits;
   if (first + count > slots) {
-    throw new Error(`${vpcCidr} holds ${slots} /${prefix} subnets; ${first + count} were asked for`);
+    const asked = first + count;
+    throw new Error(`${vpcCidr} holds ${slots} /${prefix} subnets; ${asked} were asked for`);
   }
   const size = 2 ** (32 - prefix);
   return Array.from({ length: count }, (_, i) => {
@@ -180,6 +180,32 @@ export function subnetPlan(vpcCidr: string, azCount: number, key = "vpcCidr"): S
 /** True when a CIDR (IPv4 or IPv6) covers every address, e.g. `0.0.0.0/0` or `::/0`. */
 export function isWorldCidr(text: string): boolean {
   return /\/0$/.test(text.trim());
+}
+
+/**
+ * Every problem with a list of SSH source CIDRs: it must be a non-empty list of IPv4 or IPv6
+ * network CIDRs, none covering the whole internet, none repeated (each names a rule).
+ */
+export function sshCidrProblems(cidrs: unknown, key = "sshAllowedCidrs"): string[] {
+  if (!Array.isArray(cidrs) || cidrs.length === 0) {
+    const example = '["203.0.113.7/32"]';
+    return [`${key} is ${shown(cidrs)}; list the networks allowed to SSH in, e.g. ${example}.`];
+  }
+  const problems: string[] = [];
+  const seen = new Map<string, unknown>();
+  cidrs.forEach((cidr: unknown, i) => {
+    const at = `${key}[${i}] is ${shown(cidr)}`;
+    if (typeof cidr !== "string" || !(isValidIpv4Cidr(cidr) || isValidIpv6Cidr(cidr))) {
+      problems.push(`${at}; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24".`);
+    } else if (isWorldCidr(cidr)) {
+      problems.push(`${at}; SSH must never be open to the world: list your networks instead.`);
+    } else if (seen.has(cidrNameKey(cidr))) {
+      problems.push(`${at}, a duplicate of ${shown(seen.get(cidrNameKey(cidr)))}; list each once.`);
+    } else {
+      seen.set(cidrNameKey(cidr), cidr);
+    }
+  });
+  return problems;
 }
 
 /** A CIDR rendered for use in a resource name: `203.0.113.0/24` → `203-0-113-0-24`. */

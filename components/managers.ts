@@ -17,9 +17,12 @@ export interface ManagerQuorumArgs extends NodeGroupArgs {
 /** The problem with a manager count, if any; config.ts reuses it with its own key. */
 export function managerCountProblems(count: unknown, key = "count"): string[] {
   if (typeof count === "number" && ALLOWED_MANAGER_COUNTS.includes(count)) return [];
+  const value = typeof count === "number" ? String(count) : shown(count);
+  const allowed = [...ALLOWED_MANAGER_COUNTS];
+  const last = allowed.pop();
   return [
-    `${key} is ${typeof count === "number" ? String(count) : shown(count)}; a Swarm manager quorum must be odd and at most 7: ` +
-      `use ${ALLOWED_MANAGER_COUNTS.slice(0, -1).join(", ")} or ${ALLOWED_MANAGER_COUNTS.slice(-1)[0]}.`,
+    `${key} is ${value}; a Swarm manager quorum must be odd and at most 7: ` +
+      `use ${allowed.join(", ")} or ${last}.`,
   ];
 }
 

@@ -4,20 +4,19 @@ import { pickZones, MAX_AZ_COUNT, MIN_AZ_COUNT } from "./azs";
 import {
   cidrNameKey,
   isValidIpv4Cidr,
-  isValidIpv6Cidr,
-  isWorldCidr,
+  sshCidrProblems,
   subnetPlan,
   subnetPlanProblems,
 } from "./cidr";
 import { shown, throwIfInvalid } from "./errors";
-import { latestAmazonLinuxAmi } from "./node";
+import { bastionInstance } from "./node";
 import { IpProtocol, SSH_PORT, SWARM_PORTS } from "./ports";
 
 /** Where Swarm nodes live: public subnets with public IPs, or private subnets behind NAT. */
 export type NodePlacement = "public" | "private";
 
 export interface NetworkArgs {
-  /** IPv4 block of the VPC, /16 to /28, big enough for two subnets per AZ. @default "10.0.0.0/16" */
+  /** IPv4 block of the VPC, /16 to /28, holding two subnets per AZ. @default "10.0.0.0/16" */
   vpcCidr?: string;
   /** Availability zones to use, 1..6; the region must have that many. @default 3 */
   azCount?: number;
@@ -41,17 +40,22 @@ export interface NetworkArgs {
 
 /** One ingress rule of the network, as data: `key` is its stable name suffix. */
 export interface IngressRuleSpec {
+  /** Stable name suffix: the port's purpose or the SSH source CIDR, e.g. "gossip-udp". */
   key: string;
   /** Security group the rule is attached to. */
   target: "nodes" | "managers" | "bastion";
+  /** EC2 protocol name or number ("50" is ESP). */
   protocol: IpProtocol;
-  /** Port range; absent for protocols without ports (ESP). */
+  /** First and last port; absent for protocols without ports (ESP). */
   fromPort?: number;
   toPort?: number;
   /** Where traffic may come from: one of our security groups, or a CIDR. */
   source: { securityGroup: "nodes" | "bastion" } | { cidr: string };
+  /** Rule description shown in the EC2 console. */
   description: string;
 }
+
+const hasPorts = (protocol: IpProtocol) => protocol === "tcp" || protocol === "udp";
 
 /**
  * Every ingress rule for a placement, built from the port matrix in ports.ts: Swarm ports from
@@ -59,17 +63,18 @@ export interface IngressRuleSpec {
  * Keys come from a rule's purpose or CIDR text, never a list position, so editing the list
  * never replaces an unrelated rule.
  */
-export function ingressPlan(placement: NodePlacement, sshAllowedCidrs: string[]): IngressRuleSpec[] {
+export function ingressPlan(placement: NodePlacement, sshCidrs: string[]): IngressRuleSpec[] {
   const swarm: IngressRuleSpec[] = SWARM_PORTS.map((p) => ({
     key: p.purpose,
     target: p.target,
     protocol: p.protocol,
-    ...(p.protocol === "tcp" || p.protocol === "udp" ? { fromPort: p.fromPort, toPort: p.toPort } : {}),
+    // Port ranges exist only for TCP, UDP and ICMP; ESP rules carry none.
+    ...(hasPorts(p.protocol) ? { fromPort: p.fromPort, toPort: p.toPort } : {}),
     source: { securityGroup: "nodes" },
     description: p.description,
   }));
   const ssh = (target: "nodes" | "bastion", prefix: string) =>
-    sshAllowedCidrs.map(
+    sshCidrs.map(
       (cidr): IngressRuleSpec => ({
         key: `${prefix}ssh-${cidrNameKey(cidr)}`,
         target,
@@ -101,33 +106,15 @@ export function networkProblems(args: NetworkArgs): string[] {
   const problems: string[] = [];
   const azCount = args.azCount ?? 3;
   if (!Number.isInteger(azCount) || azCount < MIN_AZ_COUNT || azCount > MAX_AZ_COUNT) {
-    problems.push(`azCount is ${shown(azCount)}; use a whole number from ${MIN_AZ_COUNT} to ${MAX_AZ_COUNT}.`);
+    const range = `${MIN_AZ_COUNT} to ${MAX_AZ_COUNT}`;
+    problems.push(`azCount is ${shown(azCount)}; use a whole number from ${range}.`);
   }
   problems.push(...subnetPlanProblems(args.vpcCidr ?? "10.0.0.0/16", azCount));
   const placement = args.nodePlacement ?? "public";
   if (placement !== "public" && placement !== "private") {
     problems.push(`nodePlacement is ${shown(placement)}; use "public" or "private".`);
   }
-  const cidrs = args.sshAllowedCidrs;
-  if (!Array.isArray(cidrs) || cidrs.length === 0) {
-    problems.push(
-      `sshAllowedCidrs is ${shown(cidrs)}; list the networks allowed to SSH in, e.g. ["203.0.113.7/32"].`,
-    );
-    return problems;
-  }
-  const keys = new Map<string, string>();
-  cidrs.forEach((cidr, i) => {
-    const at = `sshAllowedCidrs[${i}] is ${shown(cidr)}`;
-    if (typeof cidr !== "string" || !(isValidIpv4Cidr(cidr) || isValidIpv6Cidr(cidr))) {
-      problems.push(`${at}; use an IPv4 or IPv6 network CIDR with host bits zero, e.g. "203.0.113.0/24".`);
-    } else if (isWorldCidr(cidr)) {
-      problems.push(`${at}; SSH must never be open to the world: list your own networks, e.g. "203.0.113.7/32".`);
-    } else if (keys.has(cidrNameKey(cidr))) {
-      problems.push(`${at}, a duplicate of ${shown(keys.get(cidrNameKey(cidr)))}; list each CIDR once.`);
-    } else {
-      keys.set(cidrNameKey(cidr), cidr);
-    }
-  });
+  problems.push(...sshCidrProblems(args.sshAllowedCidrs));
   return problems;
 }
 
@@ -169,85 +156,101 @@ export class Network extends pulumi.ComponentResource {
     const placement = args.nodePlacement ?? "public";
     const vpcCidr = args.vpcCidr ?? "10.0.0.0/16";
     const plan = subnetPlan(vpcCidr, azCount);
-    const tags = (n: string) => ({ ...args.tags, Name: n });
+    const tags = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
     const parent = this;
 
     // Local and Wavelength zones report "available" too but lack NAT gateways and t3 types.
+    const optIn = [{ name: "opt-in-status", values: ["opt-in-not-required"] }];
     const zones = aws
-      .getAvailabilityZonesOutput(
-        { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
-        { parent },
-      )
+      .getAvailabilityZonesOutput({ state: "available", filters: optIn }, { parent })
       .apply((r) => pickZones(r.names, azCount));
     this.availabilityZones = plan.public.map((_, i) => zones.apply((z) => z[i]));
 
     const vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
-      { cidrBlock: vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags(`${name}-vpc`) },
+      { cidrBlock: vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") },
       { parent },
     );
+    const vpcId = vpc.id;
     // Adopting the default group with no rules deletes the allow-all rules AWS puts in it.
     new aws.ec2.DefaultSecurityGroup(
       `${name}-default-sg`,
-      { vpcId: vpc.id, tags: tags(`${name}-default-sg`) },
+      { vpcId, tags: tags("default-sg") },
       { parent },
     );
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags(`${name}-igw`) }, { parent });
+    const igw = new aws.ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId, tags: tags("igw") },
+      { parent },
+    );
 
-    const subnets = (kind: "public" | "private", cidrs: string[]) =>
+    type Tier = "public" | "private";
+    const subnets = (tier: Tier, cidrs: string[]) =>
       cidrs.map((cidrBlock, i) => {
-        const n = `${name}-${kind}-${i + 1}`;
+        const n = `${tier}-${i + 1}`;
+        const availabilityZone = this.availabilityZones[i];
+        const mapPublicIpOnLaunch = tier === "public" && placement === "public";
         return new aws.ec2.Subnet(
-          n,
-          {
-            vpcId: vpc.id,
-            cidrBlock,
-            availabilityZone: this.availabilityZones[i],
-            mapPublicIpOnLaunch: kind === "public" && placement === "public",
-            tags: tags(n),
-          },
+          `${name}-${n}`,
+          { vpcId, cidrBlock, availabilityZone, mapPublicIpOnLaunch, tags: tags(n) },
           { parent },
         );
       });
-    const routeTable = (kind: "public" | "private", subnetList: aws.ec2.Subnet[], target: Omit<aws.ec2.RouteArgs, "routeTableId">) => {
-      const rt = new aws.ec2.RouteTable(`${name}-${kind}-rt`, { vpcId: vpc.id, tags: tags(`${name}-${kind}-rt`) }, { parent });
-      new aws.ec2.Route(`${name}-${kind}-default-route`, { ...target, routeTableId: rt.id }, { parent });
-      subnetList.forEach(
-        (s, i) =>
-          new aws.ec2.RouteTableAssociation(`${name}-${kind}-${i + 1}-rt`, { subnetId: s.id, routeTableId: rt.id }, { parent }),
+    type Target = Omit<aws.ec2.RouteArgs, "routeTableId">;
+    const route = (tier: Tier, list: aws.ec2.Subnet[], to: Target) => {
+      const rt = new aws.ec2.RouteTable(
+        `${name}-${tier}-rt`,
+        { vpcId, tags: tags(`${tier}-rt`) },
+        { parent },
       );
+      const routeTableId = rt.id;
+      new aws.ec2.Route(`${name}-${tier}-default-route`, { ...to, routeTableId }, { parent });
+      list.forEach((s, i) => {
+        const n = `${name}-${tier}-${i + 1}-rt`;
+        new aws.ec2.RouteTableAssociation(n, { subnetId: s.id, routeTableId }, { parent });
+      });
     };
 
     const publicSubnets = subnets("public", plan.public);
-    routeTable("public", publicSubnets, { destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+    route("public", publicSubnets, { destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
     let privateSubnets: aws.ec2.Subnet[] = [];
     if (placement === "private") {
-      const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: tags(`${name}-nat-eip`) }, { parent, dependsOn: [igw] });
+      const after = { parent, dependsOn: [igw] };
+      const eip = new aws.ec2.Eip(
+        `${name}-nat-eip`,
+        { domain: "vpc", tags: tags("nat-eip") },
+        after,
+      );
       // One NAT gateway keeps the bill low; nodes lose egress (not the swarm) if its AZ fails.
       const nat = new aws.ec2.NatGateway(
         `${name}-nat`,
-        { allocationId: eip.id, subnetId: publicSubnets[0].id, tags: tags(`${name}-nat`) },
-        { parent, dependsOn: [igw] },
+        { allocationId: eip.id, subnetId: publicSubnets[0].id, tags: tags("nat") },
+        after,
       );
       privateSubnets = subnets("private", plan.private);
-      routeTable("private", privateSubnets, { destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
+      route("private", privateSubnets, { destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
     }
 
     const group = (role: string, description: string) =>
-      new aws.ec2.SecurityGroup(`${name}-${role}`, { vpcId: vpc.id, description, tags: tags(`${name}-${role}`) }, { parent });
+      new aws.ec2.SecurityGroup(
+        `${name}-${role}`,
+        { vpcId, description, tags: tags(role) },
+        { parent },
+      );
     const groups: Record<string, aws.ec2.SecurityGroup> = {
       nodes: group("nodes", "Swarm nodes: gossip, overlay and SSH"),
       managers: group("managers", "Swarm managers: cluster management from nodes"),
     };
-    if (placement === "private") groups.bastion = group("bastion", "SSH bastion for the Swarm nodes");
+    if (placement === "private") groups.bastion = group("bastion", "SSH jump host for Swarm nodes");
 
     for (const rule of ingressPlan(placement, args.sshAllowedCidrs)) {
+      const from = rule.source;
       const source =
-        "cidr" in rule.source
-          ? isValidIpv4Cidr(rule.source.cidr)
-            ? { cidrIpv4: rule.source.cidr }
-            : { cidrIpv6: rule.source.cidr }
-          : { referencedSecurityGroupId: groups[rule.source.securityGroup].id };
+        "securityGroup" in from
+          ? { referencedSecurityGroupId: groups[from.securityGroup].id }
+          : isValidIpv4Cidr(from.cidr)
+            ? { cidrIpv4: from.cidr }
+            : { cidrIpv6: from.cidr };
       new aws.vpc.SecurityGroupIngressRule(
         `${name}-${rule.key}`,
         {
@@ -257,7 +260,7 @@ export class Network extends pulumi.ComponentResource {
           toPort: rule.toPort,
           ...source,
           description: rule.description,
-          tags: tags(`${name}-${rule.key}`),
+          tags: tags(rule.key),
         },
         { parent },
       );
@@ -271,29 +274,23 @@ export class Network extends pulumi.ComponentResource {
           ipProtocol: "-1",
           cidrIpv4: "0.0.0.0/0",
           description: "All outbound traffic",
-          tags: tags(`${name}-${role}-egress`),
+          tags: tags(`${role}-egress`),
         },
         { parent },
       );
     }
 
     if (placement === "private") {
-      this.bastion = new aws.ec2.Instance(
+      this.bastion = bastionInstance(
         `${name}-bastion`,
         {
-          ami: latestAmazonLinuxAmi({ parent }),
-          instanceType: args.bastionInstanceType ?? "t3.nano",
           subnetId: publicSubnets[0].id,
-          vpcSecurityGroupIds: [groups.bastion.id],
-          associatePublicIpAddress: true,
+          securityGroupId: groups.bastion.id,
+          instanceType: args.bastionInstanceType ?? "t3.nano",
           keyName: args.keyName,
-          metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-          rootBlockDevice: { encrypted: true, volumeType: "gp3" },
-          tags: tags(`${name}-bastion`),
-          volumeTags: tags(`${name}-bastion`),
+          tags: tags("bastion"),
         },
-        // A new AMI release must not replace the bastion and change the jump host's address.
-        { parent, ignoreChanges: ["ami"] },
+        { parent },
       );
       this.bastionSecurityGroupId = groups.bastion.id;
       this.bastionPublicIp = this.bastion.publicIp;
@@ -309,7 +306,7 @@ export class Network extends pulumi.ComponentResource {
     this.sshIngressSource =
       placement === "public"
         ? `sshAllowedCidrs: ${args.sshAllowedCidrs.join(", ")}`
-        : `bastion security group ${name}-bastion (which allows ${args.sshAllowedCidrs.join(", ")})`;
+        : `bastion security group ${name}-bastion (open to ${args.sshAllowedCidrs.join(", ")})`;
     this.registerOutputs({
       vpcId: this.vpcId,
       nodePlacement: this.nodePlacement,

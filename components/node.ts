@@ -56,6 +56,11 @@ export function dockerUserData(): string {
   ].join("\n");
 }
 
+/** Instance metadata: IMDSv2 only (session tokens), reachable within `hops` network hops. */
+function imdsV2(hops: number): aws.types.input.ec2.InstanceMetadataOptions {
+  return { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hops };
+}
+
 /** Everything swarmInstance needs, with defaults already resolved. */
 export interface SwarmInstanceArgs {
   /** Manager or worker; becomes the `swarm:role` tag. */
@@ -107,7 +112,7 @@ export function swarmInstance(
       associatePublicIpAddress: args.associatePublicIpAddress,
       keyName: args.keyName,
       iamInstanceProfile: args.instanceProfile,
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 },
+      metadataOptions: imdsV2(2),
       rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSize },
       userData: dockerUserData(),
       userDataReplaceOnChange: false,
@@ -118,11 +123,56 @@ export function swarmInstance(
   );
 }
 
+/** What a bastion needs; see bastionInstance. */
+export interface BastionArgs {
+  /** A public subnet. */
+  subnetId: pulumi.Input<string>;
+  /** The bastion's own security group (SSH from the allowed CIDRs). */
+  securityGroupId: pulumi.Input<string>;
+  /** EC2 instance type, e.g. "t3.nano". */
+  instanceType: pulumi.Input<string>;
+  /** EC2 key pair name, if any. */
+  keyName?: pulumi.Input<string>;
+  /** Tags, including `Name`. */
+  tags: Record<string, string>;
+}
+
+/**
+ * The SSH jump host for private nodes: latest AL2023, public IP, IMDSv2 with hop limit 1 (it
+ * runs no containers), encrypted root volume, no instance profile and no user data.
+ */
+export function bastionInstance(
+  name: string,
+  args: BastionArgs,
+  opts: pulumi.CustomResourceOptions,
+): aws.ec2.Instance {
+  return new aws.ec2.Instance(
+    name,
+    {
+      ami: latestAmazonLinuxAmi({ parent: opts.parent }),
+      instanceType: args.instanceType,
+      subnetId: args.subnetId,
+      vpcSecurityGroupIds: [args.securityGroupId],
+      associatePublicIpAddress: true,
+      keyName: args.keyName,
+      metadataOptions: imdsV2(1),
+      rootBlockDevice: { encrypted: true, volumeType: "gp3" },
+      tags: args.tags,
+      volumeTags: args.tags,
+    },
+    // A new AMI release must not replace the bastion and change the jump host's address.
+    pulumi.mergeOptions(opts, { ignoreChanges: ["ami"] }),
+  );
+}
+
 /** Arguments ManagerQuorum and WorkerPool share (everything but `count`). */
 export interface NodeGroupArgs {
   /** Subnets to spread the nodes over, one per AZ, in AZ order; nodes go round-robin. */
   subnetIds: pulumi.Input<string>[];
-  /** AZ names in the same order as `subnetIds`, used for outputs and labels. @default the instances' AZs */
+  /**
+   * AZ names in the same order as `subnetIds`, used for outputs and labels.
+   * @default the instances' own AZs
+   */
   availabilityZones?: pulumi.Input<string>[];
   /** Security groups for every node (the Network's nodes group, plus managers for managers). */
   securityGroupIds: pulumi.Input<string>[];
@@ -141,7 +191,7 @@ export interface NodeGroupArgs {
   rootVolumeSize?: number;
   /** Value of the `swarm:cluster` tag. @default the component name */
   clusterName?: string;
-  /** Tags added to every resource (`Name`, `swarm:role`, `swarm:cluster` are set for you). @default {} */
+  /** Tags for every resource; `Name`, `swarm:role`, `swarm:cluster` are set for you. @default {} */
   tags?: Record<string, string>;
 }
 
@@ -153,15 +203,17 @@ export function nodeGroupProblems(a: NodeGroupArgs): string[] {
   }
   if (a.availabilityZones !== undefined && Array.isArray(a.subnetIds)) {
     if (!Array.isArray(a.availabilityZones) || a.availabilityZones.length !== a.subnetIds.length) {
+      const got = Array.isArray(a.availabilityZones) ? a.availabilityZones.length : 0;
       problems.push(
-        `availabilityZones has ${Array.isArray(a.availabilityZones) ? a.availabilityZones.length : shown(a.availabilityZones)} ` +
-          `entries but subnetIds has ${a.subnetIds.length}; give one AZ name per subnet, in the same order.`,
+        `availabilityZones has ${got} entries but subnetIds has ${a.subnetIds.length}; ` +
+          `give one AZ name per subnet, in the same order.`,
       );
     }
   }
   if (!Array.isArray(a.securityGroupIds) || a.securityGroupIds.length === 0) {
     problems.push(
-      `securityGroupIds is ${shown(a.securityGroupIds)}; give the Network's node security group(s).`,
+      `securityGroupIds is ${shown(a.securityGroupIds)}; ` +
+        `give the Network's node security group(s).`,
     );
   }
   const size = a.rootVolumeSize;
@@ -233,9 +285,10 @@ export function createNodeGroup(
     nodeNames: instances.map((_, i) => `${kind}-${i + 1}`),
     privateIps: instances.map((x) => x.privateIp),
     publicIps: instances.map((x) => x.publicIp),
-    availabilityZones: instances.map((x, i) =>
-      args.availabilityZones ? pulumi.output(args.availabilityZones[placement[i]]) : x.availabilityZone,
-    ),
+    availabilityZones: instances.map((x, i) => {
+      const given = args.availabilityZones;
+      return given ? pulumi.output(given[placement[i]]) : x.availabilityZone;
+    }),
     instanceTypes: instances.map((x) => x.instanceType),
     role,
     instanceProfile,

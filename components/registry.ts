@@ -10,7 +10,7 @@ export interface RegistryArgs {
    * Keys are kebab-case (a-z, 0-9, "-"). @default {}
    */
   roles?: Record<string, pulumi.Input<string>>;
-  /** Delete stored images with the stack (dev only; otherwise destroy fails on a full bucket). @default false */
+  /** Delete stored images with the stack; for dev stacks only. @default false */
   forceDestroy?: boolean;
   /** Registry image every node runs. @default "registry:2" */
   image?: pulumi.Input<string>;
@@ -40,7 +40,12 @@ export function registryPolicyDocument(bucketArn: string): aws.iam.PolicyDocumen
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "RegistryBucket", Effect: "Allow", Action: REGISTRY_BUCKET_ACTIONS, Resource: bucketArn },
+      {
+        Sid: "RegistryBucket",
+        Effect: "Allow",
+        Action: REGISTRY_BUCKET_ACTIONS,
+        Resource: bucketArn,
+      },
       {
         Sid: "RegistryObjects",
         Effect: "Allow",
@@ -129,7 +134,10 @@ export class Registry extends pulumi.ComponentResource {
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
       { parent },
     );
     const versioning = new aws.s3.BucketVersioning(

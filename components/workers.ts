@@ -14,10 +14,10 @@ export interface WorkerPoolArgs extends NodeGroupArgs {
 
 /** The problem with a worker count, if any; config.ts reuses it with its own key. */
 export function workerCountProblems(count: unknown, key = "count"): string[] {
-  if (typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= MAX_WORKER_COUNT) {
-    return [];
-  }
-  return [`${key} is ${typeof count === "number" ? String(count) : shown(count)}; use a whole number of workers from 0 to ${MAX_WORKER_COUNT}.`];
+  const whole = typeof count === "number" && Number.isInteger(count);
+  if (whole && count >= 0 && count <= MAX_WORKER_COUNT) return [];
+  const value = typeof count === "number" ? String(count) : shown(count);
+  return [`${key} is ${value}; use a whole number of workers from 0 to ${MAX_WORKER_COUNT}.`];
 }
 
 /** Every problem with `args`; empty when the pool can be built. */

@@ -144,12 +144,14 @@ export async function recordedUnder(
     } else if (Date.now() - stableSince >= quietMs) {
       return mine();
     }
-    if (Date.now() > deadline) throw new Error(`registrations under ${prefix} did not settle within ${ms} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(`registrations under ${prefix} did not settle within ${ms} ms`);
+    }
     await new Promise((done) => setTimeout(done, 10));
   }
 }
 
-/** Component outputs passed to registerOutputs, by component URN-less name; see recordRegisterOutputs. */
+/** The outputs each component passed to registerOutputs, by component name. */
 export const registeredOutputs = new Map<string, Record<string, unknown>>();
 
 /**

@@ -143,3 +143,12 @@ describe("SwarmBootstrap", () => {
     ]);
   });
 });
+
+describe("SwarmBootstrap with serialJoins", () => {
+  it("joins each worker only after the previous join, managers first", async () => {
+    const b = new SwarmBootstrap("s1", { managers: hosts("manager", 3, 10), workers: hosts("worker", 3, 100), serialJoins: true });
+    await valueOf(b.ready);
+    const joins = order("s1").filter((n) => n.endsWith("-join"));
+    assert.deepStrictEqual(joins, ["manager-2-join", "manager-3-join", "worker-1-join", "worker-2-join", "worker-3-join"]);
+  });
+});

@@ -8,11 +8,13 @@ const availabilityZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
 const securityGroupIds = ["sg-nodes", "sg-managers"];
 const base: ManagerQuorumArgs = { subnetIds, availabilityZones, securityGroupIds };
 const INSTANCE = "aws:ec2/instance:Instance";
+const ordinal = (r: pulumi.runtime.MockResourceArgs) => Number(r.name.split("-").pop());
 
 async function instancesOf(name: string, args: Partial<ManagerQuorumArgs> = {}) {
   const quorum = new ManagerQuorum(name, { ...base, ...args });
   const recorded = await recordedUnder(name);
-  const instances = recorded.filter((r) => r.type === INSTANCE).sort((a, b) => a.name.localeCompare(b.name));
+  const instances = recorded.filter((r) => r.type === INSTANCE);
+  instances.sort((a, b) => ordinal(a) - ordinal(b));
   return { quorum, recorded, instances };
 }
 
@@ -25,23 +27,30 @@ describe("ManagerQuorum", () => {
     for (const count of [4, 2, 0, -1, 2.5, 9, 6]) {
       it(`rejects ${count} managers synchronously, before creating anything`, async () => {
         const name = `mq-bad-${String(count).replace(/\W/g, "_")}`;
+        const expected =
+          `count is ${count}; a Swarm manager quorum must be odd and at most 7: ` +
+          `use 1, 3, 5 or 7.`;
         assert.throws(
           () => new ManagerQuorum(name, { ...base, count }),
-          (e: Error) =>
-            e.message ===
-            `count is ${count}; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.`,
+          (e: Error) => e.message === expected,
         );
         await settle();
-        assert.deepStrictEqual(created.filter((r) => r.custom && r.name.startsWith(name)), []);
+        assert.deepStrictEqual(
+          created.filter((r) => r.custom && r.name.startsWith(name)),
+          [],
+        );
       });
     }
 
     it("accepts 1, 3, 5 and 7", () => {
-      for (const count of [1, 3, 5, 7]) assert.deepStrictEqual(managerQuorumProblems({ ...base, count }), []);
+      for (const count of [1, 3, 5, 7]) {
+        assert.deepStrictEqual(managerQuorumProblems({ ...base, count }), []);
+      }
     });
 
     it("reports every problem at once", () => {
-      assert.deepStrictEqual(managerQuorumProblems({ count: 2, subnetIds: [], securityGroupIds: [] }), [
+      const args = { count: 2, subnetIds: [], securityGroupIds: [] };
+      assert.deepStrictEqual(managerQuorumProblems(args), [
         "count is 2; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.",
         "subnetIds is []; give at least one subnet ID (one per AZ).",
         "securityGroupIds is []; give the Network's node security group(s).",
@@ -49,7 +58,8 @@ describe("ManagerQuorum", () => {
     });
 
     it("rejects tags that would overwrite the swarm tags", () => {
-      assert.deepStrictEqual(managerQuorumProblems({ ...base, tags: { "swarm:role": "worker" } }), [
+      const args = { ...base, tags: { "swarm:role": "worker" } };
+      assert.deepStrictEqual(managerQuorumProblems(args), [
         'tags sets "swarm:role"; the component sets that tag itself: remove it.',
       ]);
     });
@@ -57,22 +67,32 @@ describe("ManagerQuorum", () => {
 
   it("creates three named managers by default", async () => {
     const { instances } = await instancesOf("mq-default");
-    assert.deepStrictEqual(instances.map((i) => i.name), ["mq-default-manager-1", "mq-default-manager-2", "mq-default-manager-3"]);
+    assert.deepStrictEqual(
+      instances.map((i) => i.name),
+      ["mq-default-manager-1", "mq-default-manager-2", "mq-default-manager-3"],
+    );
   });
 
   it("spreads 7 managers over 3 AZs round-robin: 3, 2, 2", async () => {
     const { quorum, instances } = await instancesOf("mq-seven", { count: 7 });
-    const bySubnet = instances
-      .sort((a, b) => Number(a.name.split("-").pop()) - Number(b.name.split("-").pop()))
-      .map((i) => i.inputs.subnetId);
-    assert.deepStrictEqual(bySubnet, ["subnet-a", "subnet-b", "subnet-c", "subnet-a", "subnet-b", "subnet-c", "subnet-a"]);
-    assert.deepStrictEqual(await valueOf(pulumi.all(quorum.availabilityZones)), [
-      "us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a",
+    const bySubnet = instances.map((i) => i.inputs.subnetId);
+    assert.deepStrictEqual(bySubnet, [
+      "subnet-a",
+      "subnet-b",
+      "subnet-c",
+      "subnet-a",
+      "subnet-b",
+      "subnet-c",
+      "subnet-a",
     ]);
+    const perSubnet = subnetIds.map((s) => bySubnet.filter((x) => x === s).length);
+    assert.deepStrictEqual(perSubnet, [3, 2, 2]);
+    const zones = await valueOf(pulumi.all(quorum.availabilityZones));
+    assert.deepStrictEqual(zones, bySubnet.map((s) => s.replace("subnet-", "us-east-1")));
     assert.deepStrictEqual(quorum.nodeNames, [1, 2, 3, 4, 5, 6, 7].map((i) => `manager-${i}`));
   });
 
-  it("hardens every manager: IMDSv2 with hop limit 2, encrypted gp3 root, fixed user data", async () => {
+  it("hardens every manager: IMDSv2, hop limit 2, encrypted root, fixed user data", async () => {
     const { instances } = await instancesOf("mq-hard", { count: 3 });
     assert.strictEqual(instances.length, 3);
     for (const i of instances) {
@@ -81,7 +101,11 @@ describe("ManagerQuorum", () => {
         httpTokens: "required",
         httpPutResponseHopLimit: 2,
       });
-      assert.deepStrictEqual(i.inputs.rootBlockDevice, { encrypted: true, volumeType: "gp3", volumeSize: 20 });
+      assert.deepStrictEqual(i.inputs.rootBlockDevice, {
+        encrypted: true,
+        volumeType: "gp3",
+        volumeSize: 20,
+      });
       assert.strictEqual(i.inputs.userDataReplaceOnChange, false);
       assert.match(i.inputs.userData, /systemctl enable --now docker/);
       assert.doesNotMatch(i.inputs.userData, /SWMTKN|PRIVATE KEY|AKIA|token/i);
@@ -89,13 +113,23 @@ describe("ManagerQuorum", () => {
   });
 
   it("wires type, AMI, profile, key, security groups and tags into each instance", async () => {
-    const { instances } = await instancesOf("mq-wire", { count: 1, keyName: "ops", tags: { team: "infra" } });
+    const args = { count: 1, keyName: "ops", tags: { team: "infra" } };
+    const { instances } = await instancesOf("mq-wire", args);
     const i = instances[0].inputs;
     assert.deepStrictEqual(
-      [i.instanceType, i.ami, i.iamInstanceProfile, i.keyName, i.vpcSecurityGroupIds, i.associatePublicIpAddress],
-      ["t3.small", "ami-0123456789abcdef0", "mq-wire-profile", "ops", securityGroupIds, false],
+      [i.instanceType, i.ami, i.iamInstanceProfile, i.keyName],
+      ["t3.small", "ami-0123456789abcdef0", "mq-wire-profile", "ops"],
     );
-    const tags = { team: "infra", Name: "mq-wire-manager-1", "swarm:role": "manager", "swarm:cluster": "mq-wire" };
+    assert.deepStrictEqual(
+      [i.vpcSecurityGroupIds, i.associatePublicIpAddress],
+      [securityGroupIds, false],
+    );
+    const tags = {
+      team: "infra",
+      Name: "mq-wire-manager-1",
+      "swarm:role": "manager",
+      "swarm:cluster": "mq-wire",
+    };
     assert.deepStrictEqual(i.tags, tags);
     assert.deepStrictEqual(i.volumeTags, tags);
   });
@@ -109,18 +143,18 @@ describe("ManagerQuorum", () => {
       amiId: "ami-custom",
     });
     const i = instances[0].inputs;
-    assert.deepStrictEqual([i.instanceType, i.ami, i.rootBlockDevice.volumeSize, i.tags["swarm:cluster"]], [
-      "m6i.large",
-      "ami-custom",
-      50,
-      "prod",
-    ]);
+    assert.deepStrictEqual(
+      [i.instanceType, i.ami, i.rootBlockDevice.volumeSize, i.tags["swarm:cluster"]],
+      ["m6i.large", "ami-custom", 50, "prod"],
+    );
     assert.deepStrictEqual(await valueOf(pulumi.all(quorum.instanceTypes)), ["m6i.large"]);
   });
 
   it("ignores new AMI releases only when the AMI is looked up", async () => {
     const ignored = new Map<string, string[] | undefined>();
-    const record = { transformations: [(a: pulumi.ResourceTransformationArgs) => (ignored.set(a.name, a.opts.ignoreChanges), undefined)] };
+    const record: pulumi.ComponentResourceOptions = {
+      transformations: [(a) => (ignored.set(a.name, a.opts.ignoreChanges), undefined)],
+    };
     new ManagerQuorum("mq-ami-latest", { ...base, count: 1 }, record);
     new ManagerQuorum("mq-ami-pinned", { ...base, count: 1, amiId: "ami-pinned" }, record);
     await recordedUnder("mq-ami");
@@ -148,15 +182,15 @@ describe("ManagerQuorum", () => {
     assert.ok(role);
     assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy), {
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      Statement: [
+        { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ],
     });
     assert.deepStrictEqual(role.inputs.managedPolicyArns, undefined);
     const profile = recorded.find((r) => r.type === "aws:iam/instanceProfile:InstanceProfile");
     assert.strictEqual(profile?.inputs.role, "mq-iam-role");
-    assert.deepStrictEqual(
-      recorded.filter((r) => /iam\/(rolePolicyAttachment|policy|accessKey|rolePolicy)/.test(r.type)),
-      [],
-    );
+    const policies = /iam\/(rolePolicyAttachment|policy|accessKey|rolePolicy)/;
+    assert.deepStrictEqual(recorded.filter((r) => policies.test(r.type)), []);
     assert.strictEqual(await valueOf(quorum.role.name), "mq-iam-role");
   });
 
@@ -166,7 +200,10 @@ describe("ManagerQuorum", () => {
       await valueOf(quorum.instances[0].urn),
       /aws-swarm:index:ManagerQuorum\$aws:ec2\/instance:Instance::mq-parent-manager-1$/,
     );
-    assert.match(await valueOf(quorum.role.urn), /ManagerQuorum\$aws:iam\/role:Role::mq-parent-role$/);
+    assert.match(
+      await valueOf(quorum.role.urn),
+      /ManagerQuorum\$aws:iam\/role:Role::mq-parent-role$/,
+    );
     assert.match(
       await valueOf(quorum.instanceProfile.urn),
       /ManagerQuorum\$aws:iam\/instanceProfile:InstanceProfile::mq-parent-profile$/,
@@ -181,5 +218,6 @@ describe("ManagerQuorum", () => {
     assert.strictEqual(outputs.privateIps, quorum.privateIps);
     assert.strictEqual(outputs.instances, quorum.instances);
     assert.strictEqual(outputs.role, quorum.role);
+    assert.strictEqual(outputs.availabilityZones, quorum.availabilityZones);
   });
 });

@@ -33,8 +33,9 @@ describe("Network", () => {
     created.length = 0;
   });
 
-  it("opens exactly the port matrix plus SSH from the allowed CIDRs in public placement", async () => {
-    const { described } = await build("net-pub", { sshAllowedCidrs: ["203.0.113.0/24", "2001:db8::/32"] });
+  it("opens exactly the port matrix plus SSH from the allowed CIDRs when public", async () => {
+    const sshAllowedCidrs = ["203.0.113.0/24", "2001:db8::/32"];
+    const { described } = await build("net-pub", { sshAllowedCidrs });
     assert.deepStrictEqual(described, [
       "managers <- sg:nodes tcp 2377-2377",
       "nodes <- 2001:db8::/32 tcp 22-22",
@@ -47,7 +48,8 @@ describe("Network", () => {
   });
 
   it("names each rule by its purpose or CIDR text, never by position", async () => {
-    const { rules } = await build("net-names", { sshAllowedCidrs: ["198.51.100.7/32", "2001:db8::/32"] });
+    const sshAllowedCidrs = ["198.51.100.7/32", "2001:db8::/32"];
+    const { rules } = await build("net-names", { sshAllowedCidrs });
     assert.deepStrictEqual(rules.map((r) => r.name).sort(), [
       "net-names-gossip-tcp",
       "net-names-gossip-udp",
@@ -67,7 +69,8 @@ describe("Network", () => {
         const to = Number(r.inputs.toPort ?? 0);
         assert.ok(!(from <= 2376 && to >= 2375) || r.inputs.fromPort === undefined, r.name);
         assert.notStrictEqual(r.inputs.ipProtocol, "-1", r.name);
-        assert.ok(!["0.0.0.0/0", "::/0"].includes(String(r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6)), r.name);
+        const cidr = String(r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6);
+        assert.ok(!["0.0.0.0/0", "::/0"].includes(cidr), r.name);
       }
     }
   });
@@ -76,11 +79,14 @@ describe("Network", () => {
     const { recorded } = await build("net-sg");
     const groups = ofKind(recorded, "securityGroup:SecurityGroup");
     assert.deepStrictEqual(groups.map((g) => g.name).sort(), ["net-sg-managers", "net-sg-nodes"]);
-    for (const g of groups) assert.deepStrictEqual([g.inputs.ingress, g.inputs.egress], [undefined, undefined]);
+    for (const g of groups) {
+      assert.deepStrictEqual([g.inputs.ingress, g.inputs.egress], [undefined, undefined]);
+    }
     const defaults = ofKind(recorded, "defaultSecurityGroup:DefaultSecurityGroup");
     assert.strictEqual(defaults.length, 1);
     assert.strictEqual(defaults[0].inputs.vpcId, "net-sg-vpc-id");
-    assert.deepStrictEqual([defaults[0].inputs.ingress, defaults[0].inputs.egress], [undefined, undefined]);
+    const { ingress, egress } = defaults[0].inputs;
+    assert.deepStrictEqual([ingress, egress], [undefined, undefined]);
   });
 
   it("lets nodes send anything out through one egress rule", async () => {
@@ -92,11 +98,14 @@ describe("Network", () => {
     );
   });
 
-  it("lays out /20 public subnets one per AZ with public IPs on launch, and no NAT or bastion", async () => {
+  it("lays out public /20 subnets, one per AZ, with public IPs and no NAT or bastion", async () => {
     const { net, recorded } = await build("net-layout");
     const subnets = ofKind(recorded, "subnet:Subnet").sort((a, b) => a.name.localeCompare(b.name));
     assert.deepStrictEqual(
-      subnets.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.mapPublicIpOnLaunch]),
+      subnets.map((s) => {
+        const { cidrBlock, availabilityZone, mapPublicIpOnLaunch } = s.inputs;
+        return [s.name, cidrBlock, availabilityZone, mapPublicIpOnLaunch];
+      }),
       [
         ["net-layout-public-1", "10.0.0.0/20", "us-east-1a", true],
         ["net-layout-public-2", "10.0.16.0/20", "us-east-1b", true],
@@ -113,14 +122,21 @@ describe("Network", () => {
       "net-layout-public-2-id",
       "net-layout-public-3-id",
     ]);
-    assert.deepStrictEqual(await valueOf(pulumi.all(net.availabilityZones)), ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    assert.deepStrictEqual(await valueOf(pulumi.all(net.availabilityZones)), [
+      "us-east-1a",
+      "us-east-1b",
+      "us-east-1c",
+    ]);
   });
 
   it("routes public subnets to the internet gateway", async () => {
     const { recorded } = await build("net-rt", { azCount: 2 });
     const routes = ofKind(recorded, "route:Route");
     assert.deepStrictEqual(
-      routes.map((r) => [r.name, r.inputs.routeTableId, r.inputs.destinationCidrBlock, r.inputs.gatewayId]),
+      routes.map((r) => {
+        const { routeTableId, destinationCidrBlock, gatewayId } = r.inputs;
+        return [r.name, routeTableId, destinationCidrBlock, gatewayId];
+      }),
       [["net-rt-public-default-route", "net-rt-public-rt-id", "0.0.0.0/0", "net-rt-igw-id"]],
     );
     const assocs = ofKind(recorded, "routeTableAssociation:RouteTableAssociation");
@@ -130,11 +146,18 @@ describe("Network", () => {
     ]);
   });
 
-  it("turns DNS hostnames on and tags every taggable resource with Name and the given tags", async () => {
-    const { recorded } = await build("net-tags", { tags: { team: "infra" }, nodePlacement: "private" });
+  it("turns DNS hostnames on and tags every resource with Name and the given tags", async () => {
+    const tags = { team: "infra" };
+    const { recorded } = await build("net-tags", { tags, nodePlacement: "private" });
     const vpc = ofKind(recorded, "vpc:Vpc")[0];
-    assert.deepStrictEqual([vpc.inputs.cidrBlock, vpc.inputs.enableDnsHostnames], ["10.0.0.0/16", true]);
-    const untaggable = ["aws:ec2/route:Route", "aws:ec2/routeTableAssociation:RouteTableAssociation"];
+    assert.deepStrictEqual(
+      [vpc.inputs.cidrBlock, vpc.inputs.enableDnsHostnames],
+      ["10.0.0.0/16", true],
+    );
+    const untaggable = [
+      "aws:ec2/route:Route",
+      "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    ];
     for (const r of recorded.filter((x) => x.custom && !untaggable.includes(x.type))) {
       assert.deepStrictEqual(r.inputs.tags, { team: "infra", Name: r.name }, r.name);
     }
@@ -149,15 +172,19 @@ describe("Network", () => {
         [["net-nat-nat", "net-nat-public-1-id", "net-nat-nat-eip-id"]],
       );
       assert.deepStrictEqual(ofKind(recorded, "eip:Eip").map((e) => e.inputs.domain), ["vpc"]);
-      const privateRoute = ofKind(recorded, "route:Route").filter((r) => r.name === "net-nat-private-default-route");
-      assert.deepStrictEqual(privateRoute.map((r) => [r.inputs.destinationCidrBlock, r.inputs.natGatewayId]), [
-        ["0.0.0.0/0", "net-nat-nat-id"],
-      ]);
+      const privateRoute = ofKind(recorded, "route:Route").filter(
+        (r) => r.name === "net-nat-private-default-route",
+      );
+      assert.deepStrictEqual(
+        privateRoute.map((r) => [r.inputs.destinationCidrBlock, r.inputs.natGatewayId]),
+        [["0.0.0.0/0", "net-nat-nat-id"]],
+      );
     });
 
     it("puts nodes in private subnets without public IPs", async () => {
       const { net, recorded } = await build("net-priv", { nodePlacement: "private" });
-      const subnets = ofKind(recorded, "subnet:Subnet").sort((a, b) => a.name.localeCompare(b.name));
+      const subnets = ofKind(recorded, "subnet:Subnet");
+      subnets.sort((a, b) => a.name.localeCompare(b.name));
       assert.deepStrictEqual(
         subnets.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.mapPublicIpOnLaunch]),
         [
@@ -176,7 +203,7 @@ describe("Network", () => {
       ]);
     });
 
-    it("accepts SSH on nodes only from the bastion, and on the bastion only from the CIDRs", async () => {
+    it("lets SSH reach nodes only from the bastion, and the bastion from the CIDRs", async () => {
       const { described, rules } = await build("net-bast", { nodePlacement: "private" });
       assert.deepStrictEqual(described, [
         "bastion <- 203.0.113.0/24 tcp 22-22",
@@ -192,13 +219,18 @@ describe("Network", () => {
     });
 
     it("runs a hardened bastion in the first public subnet with its own group", async () => {
-      const { net, recorded } = await build("net-host", { nodePlacement: "private", keyName: "ops" });
+      const args = { nodePlacement: "private", keyName: "ops" } as const;
+      const { net, recorded } = await build("net-host", args);
       const hosts = ofKind(recorded, "instance:Instance");
       assert.deepStrictEqual(hosts.map((h) => h.name), ["net-host-bastion"]);
       const b = hosts[0].inputs;
       assert.deepStrictEqual(
-        [b.instanceType, b.subnetId, b.vpcSecurityGroupIds, b.associatePublicIpAddress, b.keyName, b.ami],
-        ["t3.nano", "net-host-public-1-id", ["net-host-bastion-id"], true, "ops", "ami-0123456789abcdef0"],
+        [b.instanceType, b.subnetId, b.vpcSecurityGroupIds, b.associatePublicIpAddress],
+        ["t3.nano", "net-host-public-1-id", ["net-host-bastion-id"], true],
+      );
+      assert.deepStrictEqual(
+        [b.keyName, b.ami, b.iamInstanceProfile, b.userData],
+        ["ops", "ami-0123456789abcdef0", undefined, undefined],
       );
       assert.deepStrictEqual(b.metadataOptions, {
         httpEndpoint: "enabled",
@@ -222,7 +254,10 @@ describe("Network", () => {
     const children = recorded.filter((r) => r.custom).map((r) => r.name);
     assert.strictEqual(children.length, 34);
     for (const child of children) assert.strictEqual(parents.get(child), net, child);
-    assert.match(await valueOf(net.bastion!.urn), /aws-swarm:index:Network\$aws:ec2\/instance:Instance::net-parent-bastion$/);
+    assert.match(
+      await valueOf(net.bastion!.urn),
+      /aws-swarm:index:Network\$aws:ec2\/instance:Instance::net-parent-bastion$/,
+    );
   });
 
   it("registers its public fields as outputs", async () => {
@@ -236,34 +271,38 @@ describe("Network", () => {
   });
 
   describe("validation", () => {
+    const ssh = (...sshAllowedCidrs: string[]) => ({ sshAllowedCidrs });
     const cases: [string, Partial<NetworkArgs>, RegExp][] = [
-      ["the world", { sshAllowedCidrs: ["0.0.0.0/0"] }, /sshAllowedCidrs\[0\] is "0.0.0.0\/0"; SSH must never be open/],
-      ["the IPv6 world", { sshAllowedCidrs: ["10.1.0.0/16", "::/0"] }, /sshAllowedCidrs\[1\] is "::\/0"; SSH must never/],
-      ["no CIDRs", { sshAllowedCidrs: [] }, /sshAllowedCidrs is \[\]; list the networks/],
-      ["a malformed CIDR", { sshAllowedCidrs: ["203.0.113.1/24"] }, /sshAllowedCidrs\[0\] is "203.0.113.1\/24"/],
+      ["the world", ssh("0.0.0.0/0"), /sshAllowedCidrs\[0\] is "0.0.0.0\/0"; SSH must never be/],
+      ["the IPv6 world", ssh("10.1.0.0/16", "::/0"), /sshAllowedCidrs\[1\] is "::\/0"; SSH must/],
+      ["no CIDRs", ssh(), /sshAllowedCidrs is \[\]; list the networks/],
+      ["a malformed CIDR", ssh("203.0.113.1/24"), /sshAllowedCidrs\[0\] is "203.0.113.1\/24"/],
       ["7 AZs", { azCount: 7 }, /azCount is 7; use a whole number from 1 to 6/],
-      ["a bad placement", { nodePlacement: "dmz" as "public" }, /nodePlacement is "dmz"; use "public" or "private"/],
-      ["a tiny VPC", { vpcCidr: "10.0.0.0/26" }, /vpcCidr is "10.0.0.0\/26"; it cannot hold 6 subnets/],
+      ["a bad placement", { nodePlacement: "dmz" as "public" }, /nodePlacement is "dmz"; use "pub/],
+      ["a tiny VPC", { vpcCidr: "10.0.0.0/26" }, /vpcCidr is "10.0.0.0\/26"; it cannot hold 6/],
     ];
     for (const [what, args, message] of cases) {
       it(`rejects ${what} before creating anything`, async () => {
         const name = `net-bad-${what.replace(/\W+/g, "-")}`;
-        assert.throws(() => new Network(name, { sshAllowedCidrs: ["203.0.113.0/24"], ...args }), message);
+        const full = { sshAllowedCidrs: ["203.0.113.0/24"], ...args };
+        assert.throws(() => new Network(name, full), message);
         await settle();
         assert.deepStrictEqual(created.filter((r) => r.custom && r.name.startsWith(name)), []);
       });
     }
 
     it("reports every problem at once", () => {
-      assert.deepStrictEqual(networkProblems({ azCount: 0, sshAllowedCidrs: ["1.2.3.4/32", "1.2.3.4/32"] }), [
+      const args = { azCount: 0, sshAllowedCidrs: ["1.2.3.4/32", "1.2.3.4/32"] };
+      assert.deepStrictEqual(networkProblems(args), [
         "azCount is 0; use a whole number from 1 to 6.",
-        'sshAllowedCidrs[1] is "1.2.3.4/32", a duplicate of "1.2.3.4/32"; list each CIDR once.',
+        'sshAllowedCidrs[1] is "1.2.3.4/32", a duplicate of "1.2.3.4/32"; list each once.',
       ]);
     });
   });
 
   it("builds its rules from the port matrix for both placements", () => {
-    const keys = (p: "public" | "private") => ingressPlan(p, ["192.0.2.0/24"]).map((r) => `${r.target}:${r.key}`);
+    const keys = (p: "public" | "private") =>
+      ingressPlan(p, ["192.0.2.0/24"]).map((r) => `${r.target}:${r.key}`);
     assert.deepStrictEqual(keys("public"), [
       "managers:swarm-management",
       "nodes:gossip-tcp",
@@ -272,6 +311,9 @@ describe("Network", () => {
       "nodes:overlay-esp",
       "nodes:ssh-192-0-2-0-24",
     ]);
-    assert.deepStrictEqual(keys("private").slice(5), ["nodes:ssh-from-bastion", "bastion:bastion-ssh-192-0-2-0-24"]);
+    assert.deepStrictEqual(keys("private").slice(5), [
+      "nodes:ssh-from-bastion",
+      "bastion:bastion-ssh-192-0-2-0-24",
+    ]);
   });
 });

@@ -12,7 +12,8 @@ const ordinal = (r: pulumi.runtime.MockResourceArgs) => Number(r.name.split("-")
 async function instancesOf(name: string, args: Partial<WorkerPoolArgs> = {}) {
   const pool = new WorkerPool(name, { ...base, ...args });
   const recorded = await recordedUnder(name);
-  const instances = recorded.filter((r) => r.type === INSTANCE).sort((a, b) => ordinal(a) - ordinal(b));
+  const instances = recorded.filter((r) => r.type === INSTANCE);
+  instances.sort((a, b) => ordinal(a) - ordinal(b));
   return { pool, recorded, instances };
 }
 
@@ -25,9 +26,10 @@ describe("WorkerPool", () => {
     for (const count of [-1, 1001, 2.5, Number.NaN]) {
       it(`rejects ${count} workers synchronously, naming the value`, async () => {
         const name = `wp-bad-${String(count).replace(/\W/g, "_")}`;
+        const expected = `count is ${count}; use a whole number of workers from 0 to 1000.`;
         assert.throws(
           () => new WorkerPool(name, { ...base, count }),
-          (e: Error) => e.message === `count is ${count}; use a whole number of workers from 0 to 1000.`,
+          (e: Error) => e.message === expected,
         );
         await settle();
         assert.deepStrictEqual(created.filter((r) => r.custom && r.name.startsWith(name)), []);
@@ -35,7 +37,9 @@ describe("WorkerPool", () => {
     }
 
     it("accepts 0, 1 and 1000", () => {
-      for (const count of [0, 1, 1000]) assert.deepStrictEqual(workerPoolProblems({ ...base, count }), []);
+      for (const count of [0, 1, 1000]) {
+        assert.deepStrictEqual(workerPoolProblems({ ...base, count }), []);
+      }
     });
 
     it("reports a bad count together with bad node settings", () => {
@@ -47,7 +51,8 @@ describe("WorkerPool", () => {
 
     it("rejects AZ names that do not match the subnets", () => {
       assert.deepStrictEqual(workerPoolProblems({ ...base, availabilityZones: ["us-east-1a"] }), [
-        "availabilityZones has 1 entries but subnetIds has 3; give one AZ name per subnet, in the same order.",
+        "availabilityZones has 1 entries but subnetIds has 3; " +
+          "give one AZ name per subnet, in the same order.",
       ]);
     });
   });
@@ -62,7 +67,8 @@ describe("WorkerPool", () => {
       ],
     );
     assert.deepStrictEqual(pool.nodeNames, ["worker-1", "worker-2"]);
-    assert.deepStrictEqual(await valueOf(pulumi.all(pool.availabilityZones)), ["us-east-1a", "us-east-1b"]);
+    const zones = await valueOf(pulumi.all(pool.availabilityZones));
+    assert.deepStrictEqual(zones, ["us-east-1a", "us-east-1b"]);
   });
 
   it("spreads 5 workers over 2 subnets as 3 and 2", async () => {
@@ -71,7 +77,10 @@ describe("WorkerPool", () => {
       subnetIds: ["subnet-x", "subnet-y"],
       availabilityZones: ["us-east-1a", "us-east-1b"],
     });
-    assert.deepStrictEqual(instances.map((i) => i.inputs.subnetId), ["subnet-x", "subnet-y", "subnet-x", "subnet-y", "subnet-x"]);
+    assert.deepStrictEqual(
+      instances.map((i) => i.inputs.subnetId),
+      ["subnet-x", "subnet-y", "subnet-x", "subnet-y", "subnet-x"],
+    );
   });
 
   it("creates no instances for a count of 0, but still the role", async () => {
@@ -93,8 +102,13 @@ describe("WorkerPool", () => {
         httpTokens: "required",
         httpPutResponseHopLimit: 2,
       });
-      assert.deepStrictEqual(i.inputs.rootBlockDevice, { encrypted: true, volumeType: "gp3", volumeSize: 20 });
-      assert.deepStrictEqual([i.inputs.tags["swarm:role"], i.inputs.tags["swarm:cluster"]], ["worker", "prod"]);
+      assert.deepStrictEqual(i.inputs.rootBlockDevice, {
+        encrypted: true,
+        volumeType: "gp3",
+        volumeSize: 20,
+      });
+      const tags = i.inputs.tags;
+      assert.deepStrictEqual([tags["swarm:role"], tags["swarm:cluster"]], ["worker", "prod"]);
       assert.deepStrictEqual(i.inputs.vpcSecurityGroupIds, ["sg-nodes"]);
       assert.strictEqual(i.inputs.iamInstanceProfile, "wp-hard-profile");
       assert.doesNotMatch(i.inputs.userData, /SWMTKN|PRIVATE KEY|AKIA|token/i);
@@ -106,7 +120,8 @@ describe("WorkerPool", () => {
     const ips = await valueOf(pulumi.all(pool.privateIps));
     assert.strictEqual(new Set(ips).size, 2);
     for (const ip of ips) assert.match(ip, /^10\.0\.\d+\.\d+$/);
-    assert.deepStrictEqual(await valueOf(pulumi.all(pool.instanceTypes)), ["t3.medium", "t3.medium"]);
+    const types = await valueOf(pulumi.all(pool.instanceTypes));
+    assert.deepStrictEqual(types, ["t3.medium", "t3.medium"]);
     assert.strictEqual(await valueOf(pool.role.name), "wp-out-role");
   });
 

@@ -1,0 +1,164 @@
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import {
+  DOCKER_API_PORTS,
+  NEVER_WORLD_OPEN_PORTS,
+  SSH_PORT,
+  SWARM_PORTS,
+  SwarmPort,
+} from "../../components/ports";
+import {
+  cidrContains,
+  describeSource,
+  describeTraffic,
+  Ingress,
+  ingressAdapters,
+  IngressSource,
+  isWorldCidr,
+  normalizeProtocol,
+  reachesPort,
+} from "./ingress";
+import { portList } from "./where";
+
+/** Policy config of {@link swarmNoSshFromWorldOrUnlistedCidrs}. */
+export interface SshPolicyConfig {
+  /** CIDRs SSH may come from; a rule's CIDR must lie inside one of them. Unset: any but /0. */
+  allowedSshCidrs?: string[];
+}
+
+function cidrSources(rule: Ingress): string[] {
+  return rule.sources.flatMap((s) => (s.kind === "cidr" ? [s.cidr] : []));
+}
+
+function reportSsh(rule: Ingress, report: ReportViolation, args: ResourceValidationArgs): void {
+  if (!reachesPort(rule, SSH_PORT)) return;
+  const allowed = args.getConfig<SshPolicyConfig>().allowedSshCidrs;
+  for (const cidr of cidrSources(rule)) {
+    if (isWorldCidr(cidr)) {
+      report(
+        `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, the whole internet, exposing ` +
+          `SSH (port ${SSH_PORT}); allow SSH only from specific admin CIDRs or a bastion security group.`,
+      );
+    } else if (allowed !== undefined && !allowed.some((ok) => cidrContains(ok, cidr))) {
+      report(
+        `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, which is outside ` +
+          `allowedSshCidrs (${allowed.join(", ") || "empty"}), exposing SSH (port ${SSH_PORT}); ` +
+          `add the CIDR to allowedSshCidrs in the policy config or narrow the rule to a listed CIDR.`,
+      );
+    }
+  }
+}
+
+/** SSH is how nodes are bootstrapped and administered; the internet must not reach it. */
+export const swarmNoSshFromWorldOrUnlistedCidrs: ResourceValidationPolicy = {
+  name: "swarm-no-ssh-from-world-or-unlisted-cidrs",
+  description:
+    "Forbids ingress to SSH (port 22) from 0.0.0.0/0 or ::/0 and, when allowedSshCidrs is " +
+    "configured, from any CIDR outside that list.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  remediationSteps:
+    "Allow SSH only from your admin CIDRs or from a bastion's security group; list the admin " +
+    "CIDRs in this policy's allowedSshCidrs config to enforce them.",
+  configSchema: {
+    properties: {
+      allowedSshCidrs: {
+        type: "array",
+        items: { type: "string" },
+        description: 'CIDRs SSH may come from, e.g. ["203.0.113.0/24"]; /0 is never allowed.',
+      },
+    },
+  },
+  validateResource: ingressAdapters.map((adapt) => adapt(reportSsh)),
+};
+
+/** Docker API and Swarm ports; SSH has its own rule so its allow-list can be configured. */
+const WORLD_CLOSED_PORTS = NEVER_WORLD_OPEN_PORTS.filter((p) => p !== SSH_PORT);
+
+function reportWorldOpen(rule: Ingress, report: ReportViolation): void {
+  const exposed = WORLD_CLOSED_PORTS.filter((p) => reachesPort(rule, p)).sort((a, b) => a - b);
+  if (exposed.length === 0) return;
+  for (const cidr of cidrSources(rule).filter(isWorldCidr)) {
+    report(
+      `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, the whole internet, exposing ` +
+        `${portList(exposed)}; remove ${cidr} and allow only the CIDRs or security groups that ` +
+        `need access.`,
+    );
+  }
+}
+
+export const swarmNoWorldOpenDockerOrSwarmPorts: ResourceValidationPolicy = {
+  name: "swarm-no-world-open-docker-or-swarm-ports",
+  description:
+    "Forbids ingress from 0.0.0.0/0 or ::/0 to the Docker API (2375, 2376), Swarm ports (2377, " +
+    "7946, 4789) or all traffic (protocol -1, or a port range that includes any of them).",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  remediationSteps:
+    "Remove the /0 source; open Swarm ports only to the cluster's own security group and never " +
+    "open the Docker API.",
+  validateResource: ingressAdapters.map((adapt) => adapt(reportWorldOpen)),
+};
+
+function reportDockerApi(rule: Ingress, report: ReportViolation): void {
+  const exposed = DOCKER_API_PORTS.filter((p) => reachesPort(rule, p));
+  if (exposed.length === 0) return;
+  for (const source of rule.sources) {
+    report(
+      `${rule.where} allows ${describeTraffic(rule)} from ${describeSource(source)}, exposing the ` +
+        `Docker API (${portList(exposed)}), which is root on the host; remove this access and ` +
+        `reach Docker over SSH (docker -H ssh://host) instead.`,
+    );
+  }
+}
+
+export const swarmNoDockerApiIngress: ResourceValidationPolicy = {
+  name: "swarm-no-docker-api-ingress",
+  description:
+    "Forbids any ingress, from any source including security groups, that reaches the Docker " +
+    "API ports 2375 or 2376 (directly, by a port range, or by protocol -1).",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  remediationSteps:
+    "Remove the rule; use `docker -H ssh://host` or `docker context` over SSH to reach a daemon.",
+  validateResource: ingressAdapters.map((adapt) => adapt(reportDockerApi)),
+};
+
+function describeSwarmPort(port: SwarmPort): string {
+  const protocol = normalizeProtocol(port.protocol);
+  return protocol === "esp" ? `ESP (protocol ${port.protocol})` : `${port.fromPort}/${protocol}`;
+}
+
+function reachesSwarmPort(rule: Ingress, port: SwarmPort): boolean {
+  const protocol = normalizeProtocol(port.protocol);
+  if (protocol === "esp") return rule.protocol === "all" || rule.protocol === "esp";
+  return reachesPort(rule, port.fromPort, [protocol]);
+}
+
+function isAddressSource(source: IngressSource): boolean {
+  return source.kind === "cidr" || source.kind === "prefix-list";
+}
+
+function reportCidrToSwarmPorts(rule: Ingress, report: ReportViolation): void {
+  const exposed = SWARM_PORTS.filter((p) => reachesSwarmPort(rule, p)).map(describeSwarmPort);
+  if (exposed.length === 0) return;
+  for (const source of rule.sources.filter(isAddressSource)) {
+    report(
+      `${rule.where} allows ${describeTraffic(rule)} from ${describeSource(source)}, exposing ` +
+        `Swarm ${exposed.join(", ")}; allow Swarm traffic only from the cluster's security group ` +
+        `(self or a referenced security group), never from CIDR blocks or prefix lists.`,
+    );
+  }
+}
+
+export const swarmNoCidrIngressToSwarmPorts: ResourceValidationPolicy = {
+  name: "swarm-no-cidr-ingress-to-swarm-ports",
+  description:
+    "Forbids ingress from CIDR blocks or prefix lists to Swarm's 2377/tcp, 7946/tcp, 7946/udp, " +
+    "4789/udp and ESP (protocol 50); they may only come from security groups (self or referenced).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    "Replace the CIDR source with the cluster nodes' security group (`self: true` or " +
+    "`sourceSecurityGroupId` / `referencedSecurityGroupId`).",
+  validateResource: ingressAdapters.map((adapt) => adapt(reportCidrToSwarmPorts)),
+};

@@ -1,0 +1,245 @@
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A test monitor that makes Pulumi mocks behave like the engine plus @pulumi/command 1.2.1 for
+ * `command:remote:Command`: create runs for real over SSH on the named host, with stdin and
+ * environment passed as the provider passes them, and returns the real stdout/stderr with one
+ * trailing newline trimmed. Between deployments it keeps state like the engine does, so a
+ * second deployment updates, replaces or deletes commands and runs their delete hooks.
+ */
+
+const SIG = pulumi.runtime.specialSigKey;
+const unwrap = (v: unknown): unknown =>
+  v && typeof v === "object" && SIG in (v as object) ? (v as Record<string, unknown>).value : v;
+const isSecret = (v: unknown) =>
+  !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === pulumi.runtime.specialSecretSig;
+
+/** The inputs of a remote command, unwrapped. */
+export interface CommandInputs {
+  connection: { host: string; port?: number; user?: string; privateKey?: string };
+  create?: string;
+  delete?: string;
+  update?: string;
+  stdin?: string;
+  environment?: Record<string, string>;
+  triggers?: unknown[];
+  logging?: string;
+  addPreviousOutputInEnv?: boolean;
+}
+
+/** One command's life in the harness: what it was given, what it printed, when it ran. */
+export interface CommandRecord {
+  name: string;
+  inputs: CommandInputs;
+  /** Which inputs arrived as secrets. */
+  secretInputs: string[];
+  stdout: string;
+  stderr: string;
+  /** The exact text sent to sshd, for checks that no secret was in it. */
+  commandText: string;
+  start: number;
+  end: number;
+  operation: "create" | "update" | "delete";
+}
+
+export interface DeployOptions {
+  /**
+   * `diff`: like `pulumi up`: unchanged commands do not run, changed ones update (create runs
+   * again), changed triggers replace. `always`: every create runs again (proves idempotency).
+   * @default "diff"
+   */
+  mode?: "diff" | "always";
+  /** Give up on the deployment after this many ms. @default 300000 */
+  timeoutMs?: number;
+}
+
+export class CommandFailed extends Error {
+  constructor(readonly command: string, readonly operation: string, readonly exitCode: number, readonly stdout: string, readonly stderr: string) {
+    super(`${command} (${operation}): Process exited with status ${exitCode}: ${stderr}`);
+  }
+}
+
+interface StateEntry {
+  record: CommandRecord;
+  order: number;
+}
+
+/** Environment names a stock sshd accepts (Debian's AcceptEnv LANG LC_*). */
+const acceptedEnv = (k: string) => k === "LANG" || k.startsWith("LC_");
+
+export class SwarmHarness {
+  /** Commands that exist after the last deployment, by name. */
+  readonly state = new Map<string, StateEntry>();
+  /** Every operation run, in order, across deployments. */
+  readonly log: CommandRecord[] = [];
+  private order = 0;
+  private readonly keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-harness-"));
+  private keyFiles = new Map<string, string>();
+
+  /**
+   * Runs `program` (which constructs components and returns an output that resolves when the
+   * deployment is complete) like one `pulumi up`, then deletes commands the program no longer
+   * declares, newest first, as the engine does.
+   */
+  async deploy<T>(program: () => pulumi.Output<T>, opts: DeployOptions = {}): Promise<{ value: T; ran: CommandRecord[] }> {
+    const mode = opts.mode ?? "diff";
+    const seen = new Set<string>();
+    const ran: CommandRecord[] = [];
+    const pendingDeletes: StateEntry[] = [];
+    let fail: (e: Error) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+
+    await pulumi.runtime.setMocks(
+      {
+        newResource: async (r) => {
+          if (r.type !== "command:remote:Command") return { id: `${r.name}-id`, state: r.inputs };
+          seen.add(r.name);
+          const inputs = this.inputsOf(r.inputs);
+          const secretInputs = Object.keys(r.inputs).filter((k) => isSecret(r.inputs[k]));
+          const old = this.state.get(r.name);
+          try {
+            let record: CommandRecord;
+            let executed = true;
+            if (!old) {
+              record = await this.run(r.name, inputs, secretInputs, "create");
+            } else if (JSON.stringify(old.record.inputs.triggers ?? []) !== JSON.stringify(inputs.triggers ?? [])) {
+              // Replacement, create-before-delete: the old command's delete runs at the end.
+              record = await this.run(r.name, inputs, secretInputs, "create");
+              pendingDeletes.push(old);
+            } else if (mode === "always" || JSON.stringify(old.record.inputs) !== JSON.stringify(inputs)) {
+              record = await this.run(r.name, inputs, secretInputs, "update", old.record.stdout);
+            } else {
+              record = { ...old.record, inputs, secretInputs };
+              executed = false;
+            }
+            if (executed) ran.push(record);
+            this.state.set(r.name, { record, order: old && !pendingDeletes.includes(old) ? old.order : this.order++ });
+            return { id: `${r.name}-id`, state: { ...r.inputs, stdout: record.stdout, stderr: record.stderr } };
+          } catch (e) {
+            fail(e as Error);
+            throw e;
+          }
+        },
+        call: () => {
+          throw new Error("the swarm harness mocks no invokes");
+        },
+      },
+      "aws-swarm",
+      "lab",
+    );
+
+    const timeoutMs = opts.timeoutMs ?? 300000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`deployment did not finish within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const value = await Promise.race([resolveOutput(program()), failed, timeout]);
+      const gone = [...this.state.entries()].filter(([name]) => !seen.has(name)).map(([, e]) => e);
+      for (const entry of [...gone.sort((a, b) => b.order - a.order), ...pendingDeletes.reverse()]) {
+        ran.push(await this.remove(entry));
+        if (!seen.has(entry.record.name)) this.state.delete(entry.record.name);
+      }
+      return { value, ran };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Like `pulumi destroy`: every command's delete, newest first. */
+  async destroy(): Promise<CommandRecord[]> {
+    const ran: CommandRecord[] = [];
+    for (const entry of [...this.state.values()].sort((a, b) => b.order - a.order)) {
+      ran.push(await this.remove(entry));
+      this.state.delete(entry.record.name);
+    }
+    return ran;
+  }
+
+  /** Removes the temporary key files. */
+  dispose(): void {
+    fs.rmSync(this.keyDir, { recursive: true, force: true });
+  }
+
+  private async remove(entry: StateEntry): Promise<CommandRecord> {
+    const { record } = entry;
+    if (!record.inputs.delete) return { ...record, operation: "delete", stdout: "", stderr: "", commandText: "" };
+    return this.run(record.name, record.inputs, record.secretInputs, "delete", record.stdout);
+  }
+
+  private inputsOf(raw: Record<string, unknown>): CommandInputs {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw)) out[k] = unwrap(v);
+    const conn = out.connection as Record<string, unknown>;
+    out.connection = { ...conn, privateKey: unwrap(conn.privateKey) };
+    return out as unknown as CommandInputs;
+  }
+
+  private keyFile(privateKey: string): string {
+    let file = this.keyFiles.get(privateKey);
+    if (!file) {
+      file = path.join(this.keyDir, `key-${this.keyFiles.size}`);
+      fs.writeFileSync(file, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+      this.keyFiles.set(privateKey, file);
+    }
+    return file;
+  }
+
+  /** Runs one operation the way @pulumi/command 1.2.1 does over SSH. */
+  private async run(name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"], previousStdout?: string): Promise<CommandRecord> {
+    const text = operation === "delete" ? inputs.delete! : operation === "update" ? inputs.update ?? inputs.create! : inputs.create!;
+    const env: Record<string, string> = { ...(inputs.environment ?? {}) };
+    if (operation !== "create" && inputs.addPreviousOutputInEnv !== false) {
+      env.PULUMI_COMMAND_STDOUT = previousStdout ?? "";
+    }
+    const start = Date.now();
+    const refused = Object.keys(env).filter((k) => !acceptedEnv(k));
+    if (refused.length > 0) {
+      // The provider's Go SSH session asks for each variable with want-reply; a stock sshd says no.
+      throw new CommandFailed(name, operation, -1, "", `could not set environment variable ${JSON.stringify(refused[0])}: ssh: setenv failed`);
+    }
+    const c = inputs.connection;
+    const args = [
+      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+      "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "KexAlgorithms=curve25519-sha256",
+      "-p", String(c.port ?? 22), "-l", c.user ?? "root",
+      ...(c.privateKey ? ["-i", this.keyFile(c.privateKey), "-o", "IdentitiesOnly=yes"] : []),
+      ...Object.entries(env).flatMap(([k, v]) => ["-o", `SetEnv=${k}=${v}`]),
+      c.host, text,
+    ];
+    const { code, stdout, stderr } = await spawnWith("ssh", args, operation === "create" || operation === "update" ? inputs.stdin : undefined);
+    const record: CommandRecord = {
+      name, inputs, secretInputs, operation, commandText: text, start, end: Date.now(),
+      stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr),
+    };
+    this.log.push(record);
+    if (code !== 0) throw new CommandFailed(name, operation, code, record.stdout, record.stderr);
+    return record;
+  }
+}
+
+function trimOneNewline(s: string): string {
+  return s.endsWith("\n") ? s.slice(0, -1) : s;
+}
+
+function spawnWith(cmd: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+function resolveOutput<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => (resolve(v), v)));
+}
