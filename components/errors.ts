@@ -25,6 +25,8 @@ export function throwIfInvalid(resource: pulumi.Resource | undefined, problems: 
 export function shown(value: unknown): string {
   if (value === undefined) return "unset";
   if (typeof value === "string") return JSON.stringify(value);
+  // JSON would print NaN and Infinity as null.
+  if (typeof value === "number") return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

@@ -1,8 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { shown, throwIfInvalid } from "./errors";
+import { throwIfInvalid } from "./errors";
 import { createNodeGroup, NodeGroupArgs, nodeGroupProblems } from "./node";
-import { ALLOWED_MANAGER_COUNTS } from "./ports";
+import { managerCountProblems } from "./quorum";
+
+export { managerCountProblems };
 
 /** Arguments of a ManagerQuorum; see NodeGroupArgs for the fields shared with WorkerPool. */
 export interface ManagerQuorumArgs extends NodeGroupArgs {
@@ -12,18 +14,6 @@ export interface ManagerQuorumArgs extends NodeGroupArgs {
    * @default 3
    */
   count?: number;
-}
-
-/** The problem with a manager count, if any; config.ts reuses it with its own key. */
-export function managerCountProblems(count: unknown, key = "count"): string[] {
-  if (typeof count === "number" && ALLOWED_MANAGER_COUNTS.includes(count)) return [];
-  const value = typeof count === "number" ? String(count) : shown(count);
-  const allowed = [...ALLOWED_MANAGER_COUNTS];
-  const last = allowed.pop();
-  return [
-    `${key} is ${value}; a Swarm manager quorum must be odd and at most 7: ` +
-      `use ${allowed.join(", ")} or ${last}.`,
-  ];
 }
 
 /** Every problem with `args`; empty when the quorum can be built. */

@@ -14,8 +14,13 @@ export function managerCountProblems(count: unknown, setting = "count"): string[
   ];
 }
 
-/** Problems with a worker count: a whole number from 0 to 1000. */
+/** Largest worker pool one stack creates. */
+export const MAX_WORKER_COUNT = 1000;
+
+/** Problems with a worker count: a whole number from 0 to MAX_WORKER_COUNT. */
 export function workerCountProblems(count: unknown, setting = "count"): string[] {
-  if (typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= 1000) return [];
-  return [`${setting} is ${shown(count)}; use a whole number of workers from 0 to 1000.`];
+  if (typeof count === "number" && Number.isInteger(count) && count >= 0 && count <= MAX_WORKER_COUNT) {
+    return [];
+  }
+  return [`${setting} is ${shown(count)}; use a whole number of workers from 0 to ${MAX_WORKER_COUNT}.`];
 }

@@ -1,23 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { shown, throwIfInvalid } from "./errors";
+import { throwIfInvalid } from "./errors";
 import { createNodeGroup, NodeGroupArgs, nodeGroupProblems } from "./node";
+import { MAX_WORKER_COUNT, workerCountProblems } from "./quorum";
 
-/** Largest worker pool this component creates in one stack. */
-export const MAX_WORKER_COUNT = 1000;
+export { MAX_WORKER_COUNT, workerCountProblems };
 
 /** Arguments of a WorkerPool; see NodeGroupArgs for the fields shared with ManagerQuorum. */
 export interface WorkerPoolArgs extends NodeGroupArgs {
   /** Workers: a whole number from 0 to 1000. @default 2 */
   count?: number;
-}
-
-/** The problem with a worker count, if any; config.ts reuses it with its own key. */
-export function workerCountProblems(count: unknown, key = "count"): string[] {
-  const whole = typeof count === "number" && Number.isInteger(count);
-  if (whole && count >= 0 && count <= MAX_WORKER_COUNT) return [];
-  const value = typeof count === "number" ? String(count) : shown(count);
-  return [`${key} is ${value}; use a whole number of workers from 0 to ${MAX_WORKER_COUNT}.`];
 }
 
 /** Every problem with `args`; empty when the pool can be built. */

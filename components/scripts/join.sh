@@ -65,7 +65,7 @@ if [ "$code" != 200 ]; then
   # A failed join keeps retrying in the background; stop it so the node is left clean.
   docker swarm leave --force >/dev/null 2>&1 || true
   case $msg in
-    *"invalid join token"*|*"not authorized"*|*"certificate"*|*"token"*)
+    *"join token"*|*"not authorized"*|*"certificate"*|*"fingerprint"*)
       die "$leader rejected the $role join token ($msg); the token was rotated or belongs to another swarm: run 'pulumi refresh' and pulumi up again" ;;
     *) die "joining $leader failed: $msg" ;;
   esac
