@@ -104,7 +104,9 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         },
         { parent: this, ...options },
       );
-    const leave = stepCommand("leave", [wait]);
+    // A delete hook that finds no daemon has nothing to undo; it must not hold a destroy for long.
+    const deleteWait = Math.min(wait, 60);
+    const leave = stepCommand("leave", [deleteWait]);
 
     const init = step(`${first.name}-init`, first,
       stepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
@@ -123,7 +125,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       step(`${host.name}-member`, first,
         stepCommand("label", [wait, nodeId, ...labelArgs(host, role)]),
         {
-          delete: pulumi.output(nodeId).apply((id) => stepCommand("remove", [wait, id, drain])),
+          delete: pulumi.output(nodeId).apply((id) => stepCommand("remove", [deleteWait, id, drain])),
           triggers: [host.privateIp],
         },
         { dependsOn });

@@ -44,9 +44,12 @@ describe("bootstrap failures on real hosts", function () {
     await lab.down();
   });
 
+  let first: SwarmHarness;
+
   it("refuses to join a worker that is in another swarm, and joins the rest", async () => {
     const p = bootstrapProgram("lab", { managers: [labHost(lab, 1, "manager-1")], workers: [labHost(lab, 2, "worker-1"), labHost(lab, 4, "worker-2")], dockerWaitSeconds: 20 });
-    const e = await failure(fresh().deploy(p.program), "lab-worker-2-join");
+    first = fresh();
+    const e = await failure(first.deploy(p.program), "lab-worker-2-join");
     assert.match(e.stderr, /swarm-join: error: sft-h4 is already in another swarm \(managers: 10\.242\.0\.14:2377 \); run 'docker swarm leave --force' on it, then pulumi up again/);
     const rows = await eventually("h1 and h2 in one swarm", 30000, async () => {
       const r = await nodes(lab, 1);
@@ -94,5 +97,22 @@ describe("bootstrap failures on real hosts", function () {
     assert.match(e.stderr, /the Docker daemon on sft-h5 did not answer within 3s; check that user data installed and started it/);
     assert.ok(Date.now() - t0 < 60000, "the wait was not bounded");
     assert.strictEqual((await nodes(lab, 1)).length, 2);
+  });
+
+  it("destroys without hanging when the swarm is already gone", async () => {
+    assert.deepStrictEqual([...first.state.keys()].sort(), [
+      "lab-manager-1-init", "lab-manager-1-member", "lab-manager-token", "lab-worker-1-join", "lab-worker-1-member", "lab-worker-token",
+    ]);
+    await lab.exec(2, "docker swarm leave --force");
+    await lab.exec(1, "docker swarm leave --force");
+    const ran = await first.destroy();
+    const said = Object.fromEntries(ran.filter((r) => r.commandText).map((r) => [r.name, r.stderr]));
+    assert.deepStrictEqual(said, {
+      "lab-worker-1-member": "swarm-remove: sft-h1 is no longer a swarm manager; nothing to remove",
+      "lab-worker-1-join": "swarm-leave: sft-h2 is not in a swarm; nothing to do",
+      "lab-manager-1-member": "swarm-remove: sft-h1 is no longer a swarm manager; nothing to remove",
+      "lab-manager-1-init": "swarm-leave: sft-h1 is not in a swarm; nothing to do",
+    });
+    assert.strictEqual(first.state.size, 0);
   });
 });

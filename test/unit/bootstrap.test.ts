@@ -109,8 +109,8 @@ describe("SwarmBootstrap", () => {
     const m = byName("b9", "worker-1-member");
     assert.strictEqual((unwrapSecret(m.inputs.connection) as { host: string }).host, "10.9.0.10");
     assert.match(String(m.inputs.create), /swarm-label '300' 'node-id-b9-worker-1-join' 'az=zone-a' 'role=worker'$/);
-    assert.match(String(m.inputs.delete), /swarm-remove '300' 'node-id-b9-worker-1-join' '120'$/);
-    assert.match(String(byName("b9", "worker-1-join").inputs.delete), /swarm-leave '300'$/);
+    assert.match(String(m.inputs.delete), /swarm-remove '60' 'node-id-b9-worker-1-join' '120'$/);
+    assert.match(String(byName("b9", "worker-1-join").inputs.delete), /swarm-leave '60'$/);
   });
 
   it("replaces a node's steps when its address changes", async () => {
