@@ -1,7 +1,6 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { throwIfInvalid } from "./errors";
-import { createNodeGroup, NodeGroupArgs, nodeGroupProblems } from "./node";
+import { NodeGroupArgs, nodeGroupProblems } from "./node";
+import { NodeGroupComponent } from "./node-group";
 import { managerCountProblems } from "./quorum";
 
 export { managerCountProblems };
@@ -27,45 +26,8 @@ export function managerQuorumProblems(args: ManagerQuorumArgs): string[] {
  * nothing replaces several of them at once and loses the quorum. Manager i keeps its name and
  * AZ when the count changes.
  */
-export class ManagerQuorum extends pulumi.ComponentResource {
-  /** The manager instances, manager-1 first (manager-1 initialises the swarm). */
-  public readonly instances: aws.ec2.Instance[];
-  /** Stable logical names ("manager-1", ...) in instance order. */
-  public readonly nodeNames: string[];
-  /** Private IPv4 address per manager; Swarm advertises and joins on these. */
-  public readonly privateIps: pulumi.Output<string>[];
-  /** Public IPv4 address per manager ("" without a public address). */
-  public readonly publicIps: pulumi.Output<string>[];
-  /** AZ name per manager. */
-  public readonly availabilityZones: pulumi.Output<string>[];
-  /** Instance type per manager. */
-  public readonly instanceTypes: pulumi.Output<string>[];
-  /** The managers' IAM role (no policies of its own). */
-  public readonly role: aws.iam.Role;
-  /** Instance profile carrying `role`. */
-  public readonly instanceProfile: aws.iam.InstanceProfile;
-
+export class ManagerQuorum extends NodeGroupComponent {
   constructor(name: string, args: ManagerQuorumArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aws-swarm:index:ManagerQuorum", name, {}, opts);
-    throwIfInvalid(this, managerQuorumProblems(args));
-    const group = createNodeGroup(this, name, "manager", args.count ?? 3, args);
-    this.instances = group.instances;
-    this.nodeNames = group.nodeNames;
-    this.privateIps = group.privateIps;
-    this.publicIps = group.publicIps;
-    this.availabilityZones = group.availabilityZones;
-    this.instanceTypes = group.instanceTypes;
-    this.role = group.role;
-    this.instanceProfile = group.instanceProfile;
-    this.registerOutputs({
-      instances: this.instances,
-      nodeNames: this.nodeNames,
-      privateIps: this.privateIps,
-      publicIps: this.publicIps,
-      availabilityZones: this.availabilityZones,
-      instanceTypes: this.instanceTypes,
-      role: this.role,
-      instanceProfile: this.instanceProfile,
-    });
+    super("aws-swarm:index:ManagerQuorum", name, "manager", args.count ?? 3, args, managerQuorumProblems(args), opts);
   }
 }
