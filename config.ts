@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, shown } from "./components/errors";
 import { isValidIpv4Cidr, ipv4CidrProblem, isValidIpv6Cidr, isWorldCidr, subnetPlanProblems } from "./components/cidr";
 import { managerCountProblems, workerCountProblems } from "./components/quorum";
+import {
+  parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
+} from "./components/services-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -27,10 +30,12 @@ export interface StackConfig {
   nodePlacement: "public" | "private";
   sshPublicKey?: string;
   registry: RegistryConfig;
-  /** Raw service definitions; validated and built by the services module. */
-  services: unknown[];
+  /** Swarm services to deploy, validated, with defaults resolved (components/services-config.ts). */
+  services: ServiceSpec[];
   /** CIDRs that may reach published ports directly (besides the load balancer). */
   publishedCidrs: string[];
+  /** Load balancer ports for services deployed outside this stack (`docker stack deploy`). */
+  publishedPorts: PublishedEndpoint[];
 }
 
 type Raw = Record<string, string>;
@@ -122,23 +127,37 @@ function registry(raw: Raw, problems: string[]): RegistryConfig {
   return out;
 }
 
-function jsonList(k: string): Reader {
-  return (raw, problems) => {
-    if (raw[k] === undefined) return [];
-    const value = parseJson(k, raw[k], problems);
-    if (value !== undefined && !Array.isArray(value)) {
-      problems.push(`${key(k)} is ${shown(value)}; it must be a list.`);
-      return [];
-    }
-    return value ?? [];
-  };
+/**
+ * `services`, checked by components/services-config.ts; every secret a service lists must be
+ * set as `aws-swarm-secrets:<name>` in the same stack.
+ */
+function services(raw: Raw, all: Record<string, string>, problems: string[]): ServiceSpec[] {
+  if (raw.services === undefined) return [];
+  const value = parseJson("services", raw.services, problems);
+  if (value === undefined) return [];
+  const prefix = `${SECRETS_NAMESPACE}:`;
+  const availableSecrets = Object.keys(all)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length));
+  const parsed = parseServices(value, { key: key("services"), availableSecrets });
+  problems.push(...parsed.problems);
+  return parsed.services;
+}
+
+function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
+  if (raw.publishedPorts === undefined) return [];
+  const value = parseJson("publishedPorts", raw.publishedPorts, problems);
+  if (value === undefined) return [];
+  const parsed = parsePublishedPorts(value, key("publishedPorts"));
+  problems.push(...parsed.problems);
+  return parsed.endpoints;
 }
 
 /** Every key the stack accepts; anything else under `aws-swarm:` is reported as unknown. */
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedCidrs",
+  "services", "publishedPorts", "publishedCidrs",
 ] as const;
 
 /**
@@ -178,10 +197,20 @@ export function parseStackConfig(all: Record<string, string>): { config?: StackC
     managerCount, workerCount, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr,
     azCount, nodePlacement: nodePlacement as StackConfig["nodePlacement"], sshPublicKey: sshPublicKey?.trim(),
     registry: registry(raw, problems),
-    services: jsonList("services")(raw, problems) as unknown[],
+    services: services(raw, all, problems),
     publishedCidrs,
+    publishedPorts: publishedPorts(raw, problems),
   };
   return problems.length ? { problems } : { config, problems };
+}
+
+/**
+ * The values of every secret the services use, read from `aws-swarm-secrets:<name>` as secret
+ * Outputs, so they stay encrypted in state and masked in logs.
+ */
+export function loadServiceSecrets(list: readonly ServiceSpec[]): Record<string, pulumi.Output<string>> {
+  const secrets = new pulumi.Config(SECRETS_NAMESPACE);
+  return Object.fromEntries(secretNames(list).map((name) => [name, secrets.requireSecret(name)]));
 }
 
 /** Reads and validates this stack's config; throws one ConfigError listing every problem. */

@@ -1,4 +1,4 @@
-import { loadStackConfig } from "./config";
+import { loadServiceSecrets, loadStackConfig } from "./config";
 import { SwarmCluster } from "./components/cluster";
 
 // Config problems stop the program here, before a single resource is registered.
@@ -15,6 +15,10 @@ const cluster = new SwarmCluster("swarm", {
   nodePlacement: config.nodePlacement,
   sshPublicKey: config.sshPublicKey,
   registry: config.registry,
+  services: config.services,
+  serviceSecrets: loadServiceSecrets(config.services),
+  publishedCidrs: config.publishedCidrs,
+  publishedPorts: config.publishedPorts,
 });
 
 export const vpcId = cluster.vpcId;
@@ -28,3 +32,4 @@ export const sshPrivateKey = cluster.sshPrivateKey;
 export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
 export const bastionPublicIp = cluster.bastionPublicIp;
+export const loadBalancerDnsName = cluster.loadBalancerDnsName;

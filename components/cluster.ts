@@ -8,6 +8,9 @@ import { WorkerPool, workerCountProblems } from "./workers";
 import { Registry } from "./registry";
 import { SwarmBootstrap, SwarmHost } from "./bootstrap";
 import { isWorldCidr } from "./cidr";
+import { Services } from "./services";
+import { parsePublishedPorts, PublishedEndpoint, publishedEndpoints, ServiceSpec, servicesProblems } from "./services-config";
+import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -50,6 +53,22 @@ export interface SwarmClusterArgs {
   dockerWaitSeconds?: number;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
+  /**
+   * Swarm services to deploy once the swarm is ready, validated (see services-config.ts).
+   * Any published port gets a Network Load Balancer. @default []
+   */
+  services?: ServiceSpec[];
+  /** Value of every secret the services list, by secret name; kept secret. @default {} */
+  serviceSecrets?: Record<string, pulumi.Input<string>>;
+  /** Networks that may reach published ports on the nodes directly, besides the load balancer. @default [] */
+  publishedCidrs?: string[];
+  /**
+   * Extra load balancer ports for services deployed outside this stack (`docker stack
+   * deploy`); ports the services publish are added for you. @default []
+   */
+  publishedPorts?: PublishedEndpoint[];
+  /** Encrypt the services' overlay networks (IPsec between nodes). @default true */
+  encryptedOverlay?: boolean;
 }
 
 /** Problems with SwarmCluster arguments that the child components would otherwise find later. */
@@ -68,6 +87,15 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
   if (a.nodePlacement !== undefined && a.nodePlacement !== "public" && a.nodePlacement !== "private") {
     problems.push(`nodePlacement is ${shown(a.nodePlacement)}; use "public" or "private".`);
   }
+  problems.push(
+    ...servicesProblems(a.services, {
+      key: "services",
+      availableSecrets: Object.keys(a.serviceSecrets ?? {}),
+      missingSecretFix: (s) => `add its value to serviceSecrets[${shown(s)}]`,
+    }),
+    ...publishedCidrProblems(a.publishedCidrs),
+    ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
+  );
   return problems;
 }
 
@@ -90,12 +118,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly leaderAddress: pulumi.Output<string>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
+  /** DNS name of the load balancer of published ports; undefined when nothing is published. */
+  readonly loadBalancerDnsName?: pulumi.Output<string>;
   readonly sshUser: string;
   readonly network: Network;
   readonly managers: ManagerQuorum;
   readonly workers: WorkerPool;
   readonly registry?: Registry;
   readonly bootstrap: SwarmBootstrap;
+  /** The services, when any are configured. */
+  readonly services?: Services;
+  /** The load balancer of published ports, when any port is published. */
+  readonly publishedPorts?: PublishedPorts;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -146,16 +180,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
       securityGroupIds: [this.network.nodesSecurityGroupId],
     }, { parent: this });
 
-    const registry = args.registry ?? {};
-    if (registry.enabled ?? true) {
-      this.registry = new Registry(`${name}-registry`, {
-        roles: { managers: this.managers.role.name, workers: this.workers.role.name },
-        forceDestroy: registry.forceDestroy,
-        image: registry.image,
-        tags,
-      }, { parent: this });
-    }
-
     const bastion = this.network.bastionPublicIp;
     const connect = (publicIp: pulumi.Output<string>, privateIp: pulumi.Output<string>) => ({
       host: placement === "public" ? publicIp : privateIp,
@@ -175,11 +199,56 @@ export class SwarmCluster extends pulumi.ComponentResource {
         privateIp: g.privateIps[i],
         labels: { az: g.availabilityZones[i], "instance-type": g.instanceTypes[i] },
       }));
+    const managerHosts = hosts(this.managers);
+    const workerHosts = hosts(this.workers);
+    const dockerWaitSeconds = args.dockerWaitSeconds ?? 600;
+    const registry = args.registry ?? {};
+    if (registry.enabled ?? true) {
+      this.registry = new Registry(`${name}-registry`, {
+        roles: { managers: this.managers.role.name, workers: this.workers.role.name },
+        forceDestroy: registry.forceDestroy,
+        image: registry.image,
+        hosts: [...managerHosts, ...workerHosts],
+        dockerWaitSeconds,
+        tags,
+      }, { parent: this });
+    }
     this.bootstrap = new SwarmBootstrap(`${name}-swarm`, {
-      managers: hosts(this.managers),
-      workers: hosts(this.workers),
-      dockerWaitSeconds: args.dockerWaitSeconds ?? 600,
+      managers: managerHosts,
+      workers: workerHosts,
+      dockerWaitSeconds,
     }, { parent: this });
+
+    const services = args.services ?? [];
+    if (services.length > 0) {
+      this.services = new Services(`${name}-services`, {
+        services,
+        secrets: args.serviceSecrets,
+        ssh: {
+          host: placement === "public" ? this.managers.publicIps[0] : this.managers.privateIps[0],
+          user,
+          ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }),
+          ...(bastion ? { jumpHost: bastion } : {}),
+        },
+        // Images at 127.0.0.1:5000 need each node's registry running.
+        dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
+        encryptedOverlay: args.encryptedOverlay,
+      }, { parent: this });
+    }
+    const endpoints = publishedEndpoints(services, args.publishedPorts);
+    if (endpoints.length > 0) {
+      const targets = (g: ManagerQuorum | WorkerPool) =>
+        g.instances.map((instance, i) => ({ name: g.nodeNames[i], instanceId: instance.id }));
+      this.publishedPorts = new PublishedPorts(`${name}-lb`, {
+        endpoints,
+        vpcId: this.network.vpcId,
+        subnetIds: this.network.publicSubnetIds,
+        nodesSecurityGroupId: this.network.nodesSecurityGroupId,
+        targets: [...targets(this.managers), ...targets(this.workers)],
+        publishedCidrs: args.publishedCidrs,
+        tags,
+      }, { parent: this });
+    }
 
     this.vpcId = this.network.vpcId;
     this.managerPrivateIps = pulumi.all(this.managers.privateIps);
@@ -190,6 +259,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.workerJoinToken = this.bootstrap.workerJoinToken;
     this.leaderAddress = this.bootstrap.leaderAddress;
     this.bastionPublicIp = bastion;
+    this.loadBalancerDnsName = this.publishedPorts?.dnsName;
     this.registerOutputs({
       vpcId: this.vpcId,
       managerPrivateIps: this.managerPrivateIps,
@@ -201,6 +271,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       sshPrivateKey: this.sshPrivateKey,
       leaderAddress: this.leaderAddress,
       bastionPublicIp: this.bastionPublicIp,
+      loadBalancerDnsName: this.loadBalancerDnsName,
     });
   }
 }

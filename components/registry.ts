@@ -1,7 +1,10 @@
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { SwarmHost } from "./bootstrap";
 import { shown, throwIfInvalid } from "./errors";
 import { REGISTRY_PORT } from "./ports";
+import { stepCommand } from "./scripts";
 
 export interface RegistryArgs {
   /**
@@ -16,6 +19,35 @@ export interface RegistryArgs {
   image?: pulumi.Input<string>;
   /** Tags added to every resource (`Name` is set for you). @default {} */
   tags?: Record<string, string>;
+  /**
+   * Nodes that run a registry container at 127.0.0.1:5000, one remote command each, named
+   * `${name}-${host.name}`. Their instance role needs the registry policy (see `roles`) and
+   * IMDSv2 with hop limit 2. @default []
+   */
+  hosts?: SwarmHost[];
+  /**
+   * S3-compatible endpoint URL (http:// or https://) for S3-compatible stores; the registry then
+   * uses path-style requests. @default AWS S3 of the bucket's region
+   */
+  endpoint?: pulumi.Input<string>;
+  /** Seconds each node's command waits for the Docker daemon to answer: 1 to 3600. @default 300 */
+  dockerWaitSeconds?: number;
+}
+
+/** What {@link registryNodeCommands} needs; the caller resolves the defaults. */
+export interface RegistryNodeArgs {
+  /** Nodes that run the registry container. */
+  hosts: SwarmHost[];
+  /** Registry image, e.g. "registry:2". */
+  image: pulumi.Input<string>;
+  /** Bucket the registries store images in. */
+  bucket: pulumi.Input<string>;
+  /** The bucket's region. */
+  region: pulumi.Input<string>;
+  /** S3-compatible endpoint URL; unset or "" for AWS S3. */
+  endpoint?: pulumi.Input<string>;
+  /** Seconds each command waits for Docker: 1 to 3600. @default 300 */
+  dockerWaitSeconds?: number;
 }
 
 /** Actions on the bucket itself, and on its objects: exactly DESIGN.md's IAM table. */
@@ -67,7 +99,83 @@ export function registryProblems(args: RegistryArgs): string[] {
   if (args.forceDestroy !== undefined && typeof args.forceDestroy !== "boolean") {
     problems.push(`forceDestroy is ${shown(args.forceDestroy)}; use true or false.`);
   }
+  return [...problems, ...registryNodeProblems(args)];
+}
+
+/** Problems with the node settings shared by {@link RegistryArgs} and {@link RegistryNodeArgs}. */
+export function registryNodeProblems(args: {
+  hosts?: SwarmHost[];
+  image?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  dockerWaitSeconds?: number;
+}): string[] {
+  const problems: string[] = [];
+  const { image, endpoint, dockerWaitSeconds: wait } = args;
+  if (typeof image === "string" && image.trim() === "") {
+    problems.push(
+      `image is ${shown(image)}; name the registry image every node runs, e.g. "registry:2".`,
+    );
+  }
+  const names = (args.hosts ?? []).map((h) => h.name);
+  for (const name of names) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {
+      problems.push(
+        `host name ${shown(name)} names a resource; use kebab-case such as "worker-3".`,
+      );
+    }
+  }
+  const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (dupes.length > 0) {
+    problems.push(
+      `hosts has the names ${shown(dupes)} more than once; give every node its own name.`,
+    );
+  }
+  if (typeof endpoint === "string" && endpoint !== "" && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+    problems.push(
+      `endpoint is ${shown(endpoint)}; use an http:// or https:// URL such as ` +
+        `"https://s3.example.com", or leave it unset for AWS S3.`,
+    );
+  }
+  if (wait !== undefined && !(Number.isInteger(wait) && wait >= 1 && wait <= 3600)) {
+    problems.push(
+      `dockerWaitSeconds is ${shown(wait)}; use a whole number of seconds from 1 to 3600.`,
+    );
+  }
   return problems;
+}
+
+/**
+ * One remote command per host that runs the registry container at 127.0.0.1:5000 (create) and
+ * removes it (delete), named `${name}-${host.name}`. The command text holds the image, bucket,
+ * region and endpoint, none of them secret, and never a key: the container takes the instance
+ * role's credentials from IMDSv2. A new host address replaces the command. Used by Registry, and
+ * by tests that run the commands on hosts of their own.
+ */
+export function registryNodeCommands(
+  name: string,
+  args: RegistryNodeArgs,
+  opts: pulumi.CustomResourceOptions = {},
+): command.remote.Command[] {
+  throwIfInvalid(opts.parent, registryNodeProblems(args));
+  const wait = args.dockerWaitSeconds ?? 300;
+  const endpoint = args.endpoint === undefined ? [] : [args.endpoint];
+  const create = stepCommand("registry", [wait, args.image, args.bucket, args.region, ...endpoint]);
+  const remove = stepCommand("registry-remove", [wait]);
+  return args.hosts.map(
+    (host) =>
+      new command.remote.Command(
+        `${name}-${host.name}`,
+        {
+          connection: host.connection,
+          create,
+          delete: remove,
+          triggers: [host.privateIp],
+          // The provider would pass the old stdout through SSH SetEnv; a stock sshd refuses it.
+          addPreviousOutputInEnv: false,
+        },
+        { ...opts },
+      ),
+  );
 }
 
 /** An S3 bucket name prefix from a component name: lowercase, [a-z0-9-], at most 37 chars. */
@@ -81,9 +189,10 @@ export function bucketPrefixFor(name: string): string {
 }
 
 /**
- * The registry's storage: a private, encrypted, versioned S3 bucket and one IAM policy with
- * exactly the S3 actions the registry's S3 driver needs, attached to the node roles. Nodes use
- * their instance role; there are no access keys.
+ * The registry: a private, encrypted, versioned S3 bucket, one IAM policy with exactly the S3
+ * actions the registry's S3 driver needs, attached to the node roles, and a registry container
+ * on every node in `hosts` at 127.0.0.1:5000, all backed by that bucket. Nodes use their
+ * instance role; there are no access keys.
  */
 export class Registry extends pulumi.ComponentResource {
   /** The bucket name (the registry's `storage.s3.bucket`). */
@@ -98,6 +207,11 @@ export class Registry extends pulumi.ComponentResource {
   public readonly address: string;
   /** ARN of the registry access policy. */
   public readonly policyArn: pulumi.Output<string>;
+  /**
+   * Registry container IDs, one per host in the order given; resolves once every node's
+   * registry answers. Services that pull `127.0.0.1:5000/...` should depend on it.
+   */
+  public readonly ready: pulumi.Output<string[]>;
 
   constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:Registry", name, {}, opts);
@@ -171,13 +285,14 @@ export class Registry extends pulumi.ComponentResource {
       },
       { parent },
     );
-    for (const [key, role] of Object.entries(args.roles ?? {})) {
-      new aws.iam.RolePolicyAttachment(
-        `${name}-${key}-access`,
-        { role, policyArn: policy.arn },
-        { parent },
-      );
-    }
+    const attachments = Object.entries(args.roles ?? {}).map(
+      ([key, role]) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-${key}-access`,
+          { role, policyArn: policy.arn },
+          { parent },
+        ),
+    );
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
@@ -185,6 +300,20 @@ export class Registry extends pulumi.ComponentResource {
     this.image = pulumi.output(args.image ?? "registry:2");
     this.address = REGISTRY_ADDRESS;
     this.policyArn = policy.arn;
+    // The containers start once the roles may use the bucket, so their first S3 call succeeds.
+    const nodes = registryNodeCommands(
+      name,
+      {
+        hosts: args.hosts ?? [],
+        image: this.image,
+        bucket: this.bucketName,
+        region: this.region,
+        endpoint: args.endpoint,
+        dockerWaitSeconds: args.dockerWaitSeconds,
+      },
+      { parent, dependsOn: attachments },
+    );
+    this.ready = pulumi.all(nodes.map((n) => n.stdout));
     this.registerOutputs({
       bucketName: this.bucketName,
       bucketArn: this.bucketArn,
@@ -192,6 +321,7 @@ export class Registry extends pulumi.ComponentResource {
       image: this.image,
       address: this.address,
       policyArn: this.policyArn,
+      ready: this.ready,
     });
   }
 }

@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -58,6 +61,14 @@ function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown
       };
     case "command:remote:Command":
       return { stdout: mockCommandStdout(r), stderr: "" };
+    case "docker:index/secret:Secret":
+    case "docker:index/network:Network":
+    case "docker:index/service:Service":
+      // Pulumi names these when `name` is unset: the logical name plus a random suffix.
+      return { name: r.inputs.name ?? `${r.name}-a1b2c3d` };
+    case "aws:lb/targetGroup:TargetGroup":
+    case "aws:lb/listener:Listener":
+      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:${r.name}` };
     default:
       return { arn };
   }
@@ -172,3 +183,11 @@ function recordRegisterOutputs(): void {
   };
 }
 recordRegisterOutputs();
+
+/**
+ * Where the Services component writes SSH private keys under test: a fresh directory removed
+ * when mocha exits, never the user's ~/.aws-swarm/keys.
+ */
+export const KEY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "aws-swarm-keys-"));
+process.env.AWS_SWARM_KEY_DIR = KEY_DIR;
+process.on("exit", () => fs.rmSync(KEY_DIR, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ describe("stack config", () => {
         managerCount: 3, workerCount: 2, managerInstanceType: "t3.small", workerInstanceType: "t3.small",
         sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
-        services: [], publishedCidrs: [],
+        services: [], publishedCidrs: [], publishedPorts: [],
       },
     });
   });
@@ -95,7 +95,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedCidrs.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs.',
     ]);
   });
 
@@ -119,5 +119,21 @@ describe("stack config", () => {
 
   it("reports every problem at once", () => {
     assert.strictEqual(parseStackConfig({ "aws-swarm:managerCount": "2", "aws-swarm:workerCount": "-3" }).problems.length, 3);
+  });
+
+  it("reads publishedPorts as numbers or { port, protocol }", () => {
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:publishedPorts": '[8080, {"port": 53, "protocol": "udp"}]' }).config!.publishedPorts, [
+      { port: 8080, protocol: "tcp" }, { port: 53, protocol: "udp" },
+    ]);
+  });
+
+  it("rejects reserved, malformed and repeated publishedPorts, naming each entry", () => {
+    assert.deepStrictEqual(problems({ "aws-swarm:publishedPorts": '[2377, 70000, {"port": 80, "protocol": "sctp"}, 8080, 8080, "x"]' }), [
+      "aws-swarm:publishedPorts[0].port is 2377, which is reserved for SSH, the Docker API, Swarm or the registry (22, 2375, 2376, 2377, 7946, 4789, 5000); use another port.",
+      "aws-swarm:publishedPorts[1].port is 70000; use a whole number from 1 to 65535.",
+      'aws-swarm:publishedPorts[2].protocol is "sctp"; use "tcp" or "udp".',
+      "aws-swarm:publishedPorts[4] repeats 8080/tcp; list each port once.",
+      'aws-swarm:publishedPorts[5] is "x"; write a port number or { port: 53, protocol: "udp" }.',
+    ]);
   });
 });

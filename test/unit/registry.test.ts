@@ -1,12 +1,21 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { SwarmHost } from "../../components/bootstrap";
 import {
   bucketPrefixFor,
   Registry,
   RegistryArgs,
+  registryNodeCommands,
   registryPolicyDocument,
 } from "../../components/registry";
-import { created, recordedUnder, registeredOutputs, settle, valueOf } from "../helpers/mocks";
+import {
+  created,
+  recordedUnder,
+  registeredOutputs,
+  settle,
+  unwrapSecret,
+  valueOf,
+} from "../helpers/mocks";
 
 type Recorded = pulumi.runtime.MockResourceArgs;
 const roles = { managers: "mgr-role", workers: "wkr-role" };
@@ -163,5 +172,151 @@ describe("Registry", () => {
     assert.ok(outputs);
     assert.strictEqual(outputs.bucketName, registry.bucketName);
     assert.strictEqual(outputs.address, "127.0.0.1:5000");
+  });
+});
+
+describe("Registry on the nodes", () => {
+  const node = (name: string, ip: string): SwarmHost => ({
+    name,
+    privateIp: ip,
+    connection: { host: ip, user: "ec2-user", privateKey: pulumi.secret("KEY") },
+  });
+  const hosts = [node("manager-1", "10.0.1.10"), node("worker-1", "10.0.2.20"), node("worker-2", "10.0.3.30")];
+  const commandsOf = async (name: string) =>
+    (await recordedUnder(name)).filter((r) => r.type === "command:remote:Command");
+  const only = async (name: string, host: string) => {
+    const found = (await commandsOf(name)).filter((c) => c.name === `${name}-${host}`);
+    assert.strictEqual(found.length, 1, `${name}-${host}`);
+    return found[0];
+  };
+
+  beforeEach(() => {
+    created.length = 0;
+  });
+
+  it("runs one registry command per host, named by the host", async () => {
+    await build("reg-nodes", { hosts });
+    assert.deepStrictEqual((await commandsOf("reg-nodes")).map((c) => c.name).sort(), [
+      "reg-nodes-manager-1",
+      "reg-nodes-worker-1",
+      "reg-nodes-worker-2",
+    ]);
+  });
+
+  it("creates no command without hosts, and its ready output is then empty", async () => {
+    const { registry, recorded } = await build("reg-none");
+    assert.deepStrictEqual(recorded.filter((r) => r.type === "command:remote:Command"), []);
+    assert.deepStrictEqual(await valueOf(registry.ready), []);
+  });
+
+  it("starts the registry with image, bucket and region in the command text, and removes it on delete", async () => {
+    await build("reg-text", { hosts });
+    const cmd = await only("reg-text", "worker-1");
+    assert.match(
+      String(cmd.inputs.create),
+      / swarm-registry '300' 'registry:2' 'reg-text-bucket-bucket' 'us-east-1'$/,
+    );
+    assert.match(String(cmd.inputs.create), /^exec \$\(\[ "\$\(id -u\)" -eq 0 \] \|\| echo sudo -n\) sh -c /);
+    assert.match(String(cmd.inputs.delete), / swarm-registry-remove '300'$/);
+    assert.strictEqual(cmd.inputs.addPreviousOutputInEnv, false);
+    assert.strictEqual((unwrapSecret(cmd.inputs.connection) as { host: string }).host, "10.0.2.20");
+  });
+
+  it("passes an S3-compatible endpoint, a custom image and the Docker wait on to the step", async () => {
+    await build("reg-custom", {
+      hosts,
+      image: "registry:2.8.3",
+      endpoint: "http://minio.internal:9000",
+      dockerWaitSeconds: 45,
+    });
+    assert.match(
+      String((await only("reg-custom", "manager-1")).inputs.create),
+      / swarm-registry '45' 'registry:2\.8\.3' 'reg-custom-bucket-bucket' 'us-east-1' 'http:\/\/minio\.internal:9000'$/,
+    );
+  });
+
+  it("puts no access key, secret key or session token in any command text or input", async () => {
+    await build("reg-nokeys", { hosts, endpoint: "https://s3.example.com" });
+    for (const cmd of await commandsOf("reg-nokeys")) {
+      for (const text of [cmd.inputs.create, cmd.inputs.delete]) {
+        assert.doesNotMatch(String(text), /AWS_ACCESS_KEY|AWS_SECRET|ACCESSKEY|SECRETKEY|SESSIONTOKEN/i, cmd.name);
+      }
+      assert.strictEqual(cmd.inputs.environment, undefined, cmd.name);
+      assert.strictEqual(cmd.inputs.stdin, undefined, cmd.name);
+    }
+  });
+
+  it("replaces a node's command when its address changes", async () => {
+    await build("reg-trig", { hosts });
+    assert.deepStrictEqual((await only("reg-trig", "worker-2")).inputs.triggers, ["10.0.3.30"]);
+  });
+
+  it("exposes the container IDs as ready, in host order, and registers them", async () => {
+    const { registry } = await build("reg-ready", { hosts });
+    assert.deepStrictEqual(await valueOf(registry.ready), [
+      "node-id-reg-ready-manager-1",
+      "node-id-reg-ready-worker-1",
+      "node-id-reg-ready-worker-2",
+    ]);
+    assert.strictEqual(registeredOutputs.get("reg-ready")?.ready, registry.ready);
+  });
+
+  it("parents the commands to the registry and starts them after the role attachments", async () => {
+    const seen = new Map<string, pulumi.ResourceTransformationArgs["opts"]>();
+    const registry = new Registry("reg-order", { roles, hosts: hosts.slice(0, 1) }, {
+      transformations: [(a) => (seen.set(a.name, a.opts), undefined)],
+    });
+    await recordedUnder("reg-order");
+    const opts = seen.get("reg-order-manager-1");
+    assert.ok(opts);
+    assert.strictEqual(opts.parent, registry);
+    const deps = (opts.dependsOn ?? []) as pulumi.Resource[];
+    const names = await Promise.all(deps.map((d) => valueOf(d.urn)));
+    assert.deepStrictEqual(names.map((u) => u.split("::").pop()).sort(), ["reg-order-managers-access", "reg-order-workers-access"]);
+  });
+
+  it("builds the same commands without the bucket through registryNodeCommands", async () => {
+    const cmds = registryNodeCommands("reg-fn", {
+      hosts: hosts.slice(1),
+      image: "localhost/registry:lab",
+      bucket: "lab-bucket",
+      region: "eu-west-1",
+    });
+    assert.strictEqual(cmds.length, 2);
+    const recorded = await commandsOf("reg-fn");
+    assert.deepStrictEqual(recorded.map((c) => c.name).sort(), ["reg-fn-worker-1", "reg-fn-worker-2"]);
+    assert.match(String(recorded[0].inputs.create), / swarm-registry '300' 'localhost\/registry:lab' 'lab-bucket' 'eu-west-1'$/);
+    assert.deepStrictEqual(created.filter((r) => r.name.startsWith("reg-fn") && r.type.startsWith("aws:")), []);
+  });
+
+  it("rejects duplicate host names, an empty image, a bad endpoint and wait, before creating anything", async () => {
+    assert.throws(
+      () =>
+        new Registry("reg-invalid", {
+          hosts: [hosts[0], node("manager-1", "10.0.9.9"), node("Worker 3", "10.0.9.10")],
+          image: " ",
+          endpoint: "minio:9000",
+          dockerWaitSeconds: 0,
+        }),
+      (e: Error) => {
+        assert.deepStrictEqual(e.message.split("\n"), [
+          '- image is " "; name the registry image every node runs, e.g. "registry:2".',
+          '- host name "Worker 3" names a resource; use kebab-case such as "worker-3".',
+          '- hosts has the names ["manager-1"] more than once; give every node its own name.',
+          '- endpoint is "minio:9000"; use an http:// or https:// URL such as "https://s3.example.com", or leave it unset for AWS S3.',
+          "- dockerWaitSeconds is 0; use a whole number of seconds from 1 to 3600.",
+        ]);
+        return true;
+      },
+    );
+    await settle();
+    assert.deepStrictEqual(created.filter((r) => r.custom && r.name.startsWith("reg-invalid")), []);
+  });
+
+  it("rejects an empty image in registryNodeCommands too", () => {
+    assert.throws(
+      () => registryNodeCommands("reg-fn-bad", { hosts, image: "", bucket: "b", region: "us-east-1" }),
+      /image is ""; name the registry image every node runs/,
+    );
   });
 });
