@@ -7,3 +7,6 @@ export { SwarmBootstrap, SwarmBootstrapArgs, SwarmHost } from "./bootstrap";
 export { SwarmCluster, SwarmClusterArgs, ClusterRegistryArgs } from "./cluster";
 export { ConfigError } from "./errors";
 export * as ports from "./ports";
+export { Services, ServicesArgs } from "./services";
+export { PublishedPorts, PublishedPortsArgs } from "./loadbalancer";
+export { ServiceSpec, PublishedEndpoint } from "./services-config";
