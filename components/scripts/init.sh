@@ -3,18 +3,17 @@
 wait_docker "$1"
 addr=$2
 shift 2
-state=$(node_state)
-case $state in
+case $STATE in
   active)
     if is_manager; then
-      log "already a manager of swarm $(swarm_field Cluster.ID); nothing to do"
-      swarm_field NodeID
+      log "already a manager of swarm $CLUSTER_ID; nothing to do"
+      printf '%s\n' "$NODE_ID"
       exit 0
     fi
-    die "$(hostname) is a worker of a swarm managed by $(remote_managers)and cannot be its first manager; run 'docker swarm leave' on it, then pulumi up again"
+    die "$(hostname) is a worker of a swarm managed by ${REMOTES}and cannot be its first manager; run 'docker swarm leave' on it, then pulumi up again"
     ;;
   inactive) ;;
-  *) die "swarm state on $(hostname) is '$state'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
+  *) die "swarm state on $(hostname) is '$STATE'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
 esac
 # A replaced first manager must never start a second swarm beside the one its peers still run.
 for peer in "$@"; do
@@ -28,5 +27,6 @@ if ! out=$(docker swarm init --advertise-addr "$addr" 2>&1 >/dev/null); then
   printf '%s\n' "$out" | redact >&2
   die "docker swarm init failed on $(hostname)"
 fi
-log "swarm $(swarm_field Cluster.ID) created"
-swarm_field NodeID
+load_info
+log "swarm $CLUSTER_ID created"
+printf '%s\n' "$NODE_ID"

@@ -14,32 +14,31 @@ case $token in
 esac
 
 in_this_swarm() {
-  _remotes=" $(remote_managers) "
+  _remotes=" $REMOTES "
   for _m in "$@"; do
     case $_remotes in *" $_m:2377 "*) return 0 ;; esac
   done
   return 1
 }
 
-state=$(node_state)
-case $state in
+case $STATE in
   active)
     if in_this_swarm "$@"; then
       if [ "$role" = manager ] && ! is_manager; then
-        die "$(hostname) is a worker of this swarm but must be a manager; run 'docker node promote $(swarm_field NodeID)' on a manager"
+        die "$(hostname) is a worker of this swarm but must be a manager; run 'docker node promote $NODE_ID' on a manager"
       fi
       log "already in this swarm as a $role; nothing to do"
-      swarm_field NodeID
+      printf '%s\n' "$NODE_ID"
       exit 0
     fi
-    die "$(hostname) is already in another swarm (managers: $(remote_managers)); run 'docker swarm leave --force' on it, then pulumi up again"
+    die "$(hostname) is already in another swarm (managers: $REMOTES); run 'docker swarm leave --force' on it, then pulumi up again"
     ;;
   pending|error)
-    log "leaving an unfinished join (state '$state') before joining again"
+    log "leaving an unfinished join (state '$STATE') before joining again"
     docker swarm leave --force >/dev/null 2>&1 || true
     ;;
   inactive) ;;
-  *) die "swarm state on $(hostname) is '$state'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
+  *) die "swarm state on $(hostname) is '$STATE'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
 esac
 
 leader=
@@ -79,5 +78,6 @@ if [ "$role" = manager ]; then
     nap
   done
 fi
+load_info
 log "joined as a $role"
-swarm_field NodeID
+printf '%s\n' "$NODE_ID"

@@ -15,7 +15,7 @@ if ! docker node inspect "$node" >/dev/null 2>&1; then
   log "node $node is not in the swarm; nothing to remove"
   exit 0
 fi
-if [ "$node" = "$(swarm_field NodeID)" ]; then
+if [ "$node" = "$NODE_ID" ]; then
   log "node $node is this manager; it leaves the swarm in its own step"
   exit 0
 fi
