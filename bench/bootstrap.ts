@@ -5,7 +5,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import { performance } from "perf_hooks";
-import { Lab } from "../test/swarm/lab";
+import { Lab, withLab } from "../test/swarm/lab";
 import { CommandRecord, SwarmHarness } from "../test/swarm/harness";
 import { bootstrapProgram, labHost, nodes, settled } from "../test/swarm/cluster";
 import { SwarmHost } from "../components/bootstrap";
@@ -262,23 +262,11 @@ async function verify(lab: Lab, shape: Shape): Promise<void> {
 }
 
 /** A fresh lab of managers + workers hosts; `fn` runs on it, and the lab is always torn down. */
-async function onFreshLab<T>(lab: Lab, shape: Shape, fn: () => Promise<T>): Promise<T> {
-  let failed = false;
-  try {
-    await lab.up(shape.managers + shape.workers);
+function onFreshLab<T>(lab: Lab, shape: Shape, fn: () => Promise<T>): Promise<T> {
+  return withLab(shape.managers + shape.workers, async () => {
     await sleep(SETTLE_MS);
-    return await fn();
-  } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
-    try {
-      await lab.down();
-    } catch (e) {
-      if (!failed) throw e;
-      process.stderr.write(`bench: lab down failed after an earlier error: ${String(e)}\n`);
-    }
-  }
+    return fn();
+  }, { name: lab.name, net: lab.net, root: lab.root });
 }
 
 /** Workers in parallel (the default), then every step again on the same hosts (mode "always"). */
