@@ -181,15 +181,17 @@ export class SwarmCluster extends pulumi.ComponentResource {
     }, { parent: this });
 
     const bastion = this.network.bastionPublicIp;
+    // A generated key is used directly; a key of the user's own signs through their ssh-agent.
+    const auth = privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK };
     const connect = (publicIp: pulumi.Output<string>, privateIp: pulumi.Output<string>) => ({
       host: placement === "public" ? publicIp : privateIp,
       user,
-      ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }),
+      ...auth,
       // A new instance answers SSH only after boot; allow about five minutes of retries.
       dialErrorLimit: 20,
       perDialTimeout: 15,
       ...(bastion
-        ? { proxy: { host: bastion, user, ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }), dialErrorLimit: 20 } }
+        ? { proxy: { host: bastion, user, ...auth, dialErrorLimit: 20 } }
         : {}),
     });
     const hosts = (g: ManagerQuorum | WorkerPool): SwarmHost[] =>
@@ -227,7 +229,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         ssh: {
           host: placement === "public" ? this.managers.publicIps[0] : this.managers.privateIps[0],
           user,
-          ...(privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK }),
+          ...auth,
           ...(bastion ? { jumpHost: bastion } : {}),
         },
         // Images at 127.0.0.1:5000 need each node's registry running.
