@@ -132,40 +132,26 @@ function checkPolicy(
   check(parsePolicyDocument(document, describeResource(args.type, args.name)), report, args);
 }
 
+/** Validator for a resource whose `policy` property, when set, is the document itself. */
+function ownPolicy(check: DocumentCheck) {
+  return (props: { policy?: unknown }, args: ResourceValidationArgs, report: ReportViolation): void => {
+    if (props.policy) checkPolicy(props.policy, check, args, report);
+  };
+}
+
 /**
  * Every resource whose properties carry an identity or bucket policy document. Trust policies
  * (`assumeRolePolicy`) are left out: they name principals, not actions on resources. KMS key
  * policies are left out too: their `Resource: "*"` means "this key".
  */
 export const documentAdapters: readonly DocumentAdapter[] = [
-  (check) =>
-    validateResourceOfType(aws.iam.Policy, (p, args, report) =>
-      checkPolicy(p.policy, check, args, report),
-    ),
-  (check) =>
-    validateResourceOfType(aws.iam.RolePolicy, (p, args, report) =>
-      checkPolicy(p.policy, check, args, report),
-    ),
-  (check) =>
-    validateResourceOfType(aws.iam.UserPolicy, (p, args, report) =>
-      checkPolicy(p.policy, check, args, report),
-    ),
-  (check) =>
-    validateResourceOfType(aws.iam.GroupPolicy, (p, args, report) =>
-      checkPolicy(p.policy, check, args, report),
-    ),
-  (check) =>
-    validateResourceOfType(aws.s3.BucketPolicy, (p, args, report) =>
-      checkPolicy(p.policy, check, args, report),
-    ),
-  (check) =>
-    validateResourceOfType(aws.s3.Bucket, (b, args, report) => {
-      if (b.policy) checkPolicy(b.policy, check, args, report);
-    }),
-  (check) =>
-    validateResourceOfType(aws.s3.BucketV2, (b, args, report) => {
-      if (b.policy) checkPolicy(b.policy, check, args, report);
-    }),
+  (check) => validateResourceOfType(aws.iam.Policy, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.iam.RolePolicy, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.iam.UserPolicy, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.iam.GroupPolicy, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.s3.BucketPolicy, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.s3.Bucket, ownPolicy(check)),
+  (check) => validateResourceOfType(aws.s3.BucketV2, ownPolicy(check)),
   (check) =>
     validateResourceOfType(aws.iam.Role, (role, args, report) =>
       (role.inlinePolicies ?? []).forEach((inline, i) => {
