@@ -142,14 +142,16 @@ export function dependencies(shape: Shape, serialJoins: boolean): Map<string, st
     const join = step(managerName(k), "join");
     const previousJoin = k > 2 ? [step(managerName(k - 1), "join")] : [];
     deps.set(join, [init, managerToken, ...previousJoin]);
-    deps.set(step(managerName(k), "member"), [join, step(managerName(k - 1), "member")]);
+    deps.set(step(managerName(k), "leave"), [join]);
+    deps.set(step(managerName(k), "member"), [join, step(managerName(k - 1), "member"), step(managerName(k), "leave")]);
     joins.push(join);
   }
   for (let w = 1; w <= shape.workers; w++) {
     const join = step(workerName(w), "join");
     const previous = serialJoins ? joins.slice(-1) : [];
     deps.set(join, [init, workerToken, ...previous]);
-    deps.set(step(workerName(w), "member"), [join]);
+    deps.set(step(workerName(w), "leave"), [join]);
+    deps.set(step(workerName(w), "member"), [join, step(workerName(w), "leave")]);
     joins.push(join);
   }
   return deps;

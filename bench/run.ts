@@ -8,6 +8,7 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { Lab } from "../test/swarm/lab";
 import { BootstrapRun, parallelAndRerun, probes, Probes, serial, Shape } from "./bootstrap";
+import { loadRun } from "./load";
 import { programRun, ProgramRun } from "./programs";
 import { fixed, spread, summarize, Summary, table } from "./stats";
 
@@ -204,6 +205,10 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  log(`module loading: components/bootstrap.ts and components/index.ts × ${REPEATS}`);
+  const loads = Array.from({ length: REPEATS }, () => ({ bootstrap: loadRun("components/bootstrap.ts"), all: loadRun("components/index.ts") }));
+  if (loads.some((l) => l.bootstrap.loadsAws)) throw new Error("loading components/bootstrap.ts loaded @pulumi/aws");
+
   log(`program scaling: ${SIZES.map(sizeKey).join(", ")} × ${REPEATS}`);
   const programs = await programScaling();
 
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
     rerunVsFirst: figure("re-run / first run", "", b.rerun.map((r, i) => r.wallMs / b.parallel[i].wallMs), { op: "<=", value: 0.2 }),
     perNode500VsPerNode100: figure(`per-node(${sizeKey(big)}) / per-node(${sizeKey(mid)})`, "", perBig.map((x, i) => x / perMid[i]), { op: "<=", value: 1.5 }),
     peakRss500: figure(`peak RSS at ${sizeKey(big)}`, "MiB", programs.get(sizeKey(big))!.map((r) => r.maxRssBytes / MIB), { op: "<", value: 1024 }),
+    bootstrapLoad: figure("SwarmBootstrap load / package load", "", loads.map((l) => l.bootstrap.ms / l.all.ms), { op: "<=", value: 0.6 }),
     evaluation100: figure(`evaluation of ${sizeKey(mid)} (issue 3)`, "s", programs.get(sizeKey(mid))!.map((r) => r.evalMs / 1000), { op: "<", value: 20 }),
   };
   const totalS = (performance.now() - t0) / 1000;
@@ -249,6 +255,7 @@ async function main(): Promise<void> {
       steps: { first: stepKinds(b.parallel), serial: stepKinds(b.serial), rerun: stepKinds(b.rerun) },
       probesMs: pr,
     },
+    loading: loads,
     program: Object.fromEntries(SIZES.map((size) => [sizeKey(size), programs.get(sizeKey(size))])),
     table: text,
   };

@@ -87,7 +87,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const step = (
       resource: string,
       host: SwarmHost,
-      create: pulumi.Input<string>,
+      create: pulumi.Input<string> | undefined,
       extra: Partial<command.remote.CommandArgs>,
       options: pulumi.CustomResourceOptions = {},
     ) =>
@@ -112,6 +112,8 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       stepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
       { delete: leave });
 
+    // join.sh names the token step in its advice when a stored token is rejected.
+    const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
     const token = (role: "manager" | "worker") => {
       const cmd = step(`${role}-token`, first, stepCommand("token", [wait, role]),
         { logging: "none" }, { dependsOn: [init], additionalSecretOutputs: ["stdout"] });
@@ -130,32 +132,40 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         },
         { dependsOn });
 
-    const join = (host: SwarmHost, role: "manager" | "worker", tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
-      step(`${host.name}-join`, host,
-        stepCommand("join", [wait, role, host.privateIp, ...managerIps.filter((ip) => ip !== host.privateIp)]),
-        { stdin: tokenOut, delete: leave },
+    // The provider runs a delete with the stdin of the last create, and sends it to whatever
+    // answers at the stored address. So the join, which gets the token on stdin, has no delete;
+    // the node's `leave` step holds the delete hook and is given no stdin at all. Its create is
+    // empty: nothing runs until the node goes away.
+    const join = (host: SwarmHost, role: "manager" | "worker", tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) => {
+      const joined = step(`${host.name}-join`, host,
+        stepCommand("join", [wait, role, host.privateIp, tokenName(role), ...managerIps.filter((ip) => ip !== host.privateIp)]),
+        { stdin: tokenOut },
         { dependsOn: [init, ...dependsOn] });
+      const leaving = step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] });
+      return { joined, leaving };
+    };
 
     const members: command.remote.Command[] = [member(first, "manager", init.stdout, [])];
     const managerJoins: command.remote.Command[] = [];
     // Managers join one at a time, each after the previous is Reachable; the member chain makes
     // deletes run in reverse, one manager at a time, so the quorum is never cut twice at once.
+    // A member depends on its node's leave step, so the node is removed before it leaves.
     for (const host of others) {
-      const joined = join(host, "manager", this.managerJoinToken, managerJoins.slice(-1));
+      const { joined, leaving } = join(host, "manager", this.managerJoinToken, managerJoins.slice(-1));
       managerJoins.push(joined);
-      members.push(member(host, "manager", joined.stdout, [members[members.length - 1]]));
+      members.push(member(host, "manager", joined.stdout, [members[members.length - 1], leaving]));
     }
     // Workers need only the first manager and the worker token, never the other managers.
-    const workerJoins: command.remote.Command[] = [];
+    const workerJoins: { joined: command.remote.Command; leaving: command.remote.Command }[] = [];
     for (const host of workers) {
-      const previous = args.serialJoins ? [...managerJoins, ...workerJoins].slice(-1) : [];
+      const previous = args.serialJoins ? [...managerJoins, ...workerJoins.map((w) => w.joined)].slice(-1) : [];
       workerJoins.push(join(host, "worker", this.workerJoinToken, previous));
     }
-    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].stdout, [])));
+    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].joined.stdout, [workerJoins[i].leaving])));
 
     this.leaderAddress = pulumi.output(first.privateIp);
     this.managerNodeIds = [init.stdout, ...managerJoins.map((j) => j.stdout)];
-    this.workerNodeIds = workerJoins.map((j) => j.stdout);
+    this.workerNodeIds = workerJoins.map((w) => w.joined.stdout);
     this.ready = pulumi.all(members.map((m) => m.stdout));
     this.registerOutputs({
       managerJoinToken: this.managerJoinToken,

@@ -181,17 +181,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
     }, { parent: this });
 
     const bastion = this.network.bastionPublicIp;
-    // A generated key is used directly; a key of the user's own signs through their ssh-agent.
-    const auth = privateKey ? { privateKey } : { agentSocketPath: process.env.SSH_AUTH_SOCK };
+    // A generated key is used directly; a key of the user's own signs through their ssh-agent,
+    // which the provider finds in its own SSH_AUTH_SOCK. The socket path is never an input: it
+    // would be stored in state, so a new login would re-run every step and every later delete
+    // would dial a dead socket.
+    const auth = privateKey ? { privateKey } : {};
     const connect = (publicIp: pulumi.Output<string>, privateIp: pulumi.Output<string>) => ({
       host: placement === "public" ? publicIp : privateIp,
       user,
       ...auth,
-      // A new instance answers SSH only after boot; allow about five minutes of retries.
-      dialErrorLimit: 20,
+      // A new instance answers SSH only after boot. The provider waits 0.1 s x 1.5^n (at most
+      // 5 s) between dials and stops after dialErrorLimit + 1 of them: 60 gives about 4.5 min
+      // when each dial is refused at once, more when dials time out.
+      dialErrorLimit: 60,
       perDialTimeout: 15,
       ...(bastion
-        ? { proxy: { host: bastion, user, ...auth, dialErrorLimit: 20 } }
+        ? { proxy: { host: bastion, user, ...auth, dialErrorLimit: 60 } }
         : {}),
     });
     const hosts = (g: ManagerQuorum | WorkerPool): SwarmHost[] =>

@@ -22,7 +22,12 @@ export interface ServicesSshArgs {
    * @default none: the ssh-agent at `agentSocketPath` signs instead
    */
   privateKey?: pulumi.Input<string>;
-  /** ssh-agent socket used when there is no `privateKey`. @default $SSH_AUTH_SOCK */
+  /**
+   * ssh-agent socket used when there is no `privateKey`. Leave it unset: the command provider and
+   * `ssh` then read their own `SSH_AUTH_SOCK`. A path set here is stored in state, so the next
+   * login's new socket re-runs the access step and deletes dial the old one.
+   * @default the running process's `SSH_AUTH_SOCK`, read by the provider and ssh themselves
+   */
   agentSocketPath?: string;
   /** Jump host (the bastion of private placement), reached with the same user and key. @default none */
   jumpHost?: pulumi.Input<string>;
@@ -161,8 +166,8 @@ export class Services extends pulumi.ComponentResource {
     const port = ssh.port ?? 22;
     const encrypted = args.encryptedOverlay ?? true;
     const privateKey = ssh.privateKey === undefined ? undefined : pulumi.secret(ssh.privateKey);
-    const agentSocketPath = privateKey ? undefined : (ssh.agentSocketPath ?? process.env.SSH_AUTH_SOCK);
-    const auth = privateKey ? { privateKey } : { agentSocketPath };
+    const agentSocketPath = privateKey ? undefined : ssh.agentSocketPath;
+    const auth = privateKey ? { privateKey } : agentSocketPath ? { agentSocketPath } : {};
 
     const access = new command.remote.Command(`${name}-docker-access`, {
       connection: {

@@ -1,9 +1,11 @@
-# usage: join <docker-wait-seconds> <manager|worker> <advertise-addr> <manager-addr> [manager-addr ...]
+# usage: join <docker-wait-seconds> <manager|worker> <advertise-addr> <token-step> <manager-addr> [manager-addr ...]
+# <token-step> is the Pulumi name of the command that read the token, for the advice when it is stale.
 # Reads the join token from stdin. Joins once, waits until the node is usable and prints its ID.
 wait_docker "$1"
 role=$2
 addr=$3
-shift 3
+token_step=$4
+shift 4
 case $role in manager|worker) ;; *) die "role must be manager or worker, got '$role'" ;; esac
 [ $# -gt 0 ] || die "no manager address given to join"
 token=
@@ -65,7 +67,8 @@ if [ "$code" != 200 ]; then
   docker swarm leave --force >/dev/null 2>&1 || true
   case $msg in
     *"join token"*|*"not authorized"*|*"certificate"*|*"fingerprint"*)
-      die "$leader rejected the $role join token ($msg); the token was rotated or belongs to another swarm: run 'pulumi refresh' and pulumi up again" ;;
+      # pulumi refresh does not re-read commands: only replacing the token step reads it anew.
+      die "$leader rejected the $role join token ($msg); the stored token was rotated or belongs to another swarm: read it again with 'pulumi up --replace <URN of $token_step>' (pulumi stack --show-urns lists it)" ;;
     *) die "joining $leader failed: $msg" ;;
   esac
 fi

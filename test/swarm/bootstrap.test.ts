@@ -105,15 +105,20 @@ describe("SwarmBootstrap on a real swarm", function () {
   it("scales down to 3 + 2 through the delete hooks, keeping quorum and replicas, leaving no Down node", async () => {
     const checks: string[] = [];
     const down = await deploy(managers(3), workers(2));
-    const deletes = down.ran.filter((r) => r.operation === "delete");
+    const deletes = down.ran.filter((r) => r.operation === "delete" && r.commandText !== "");
     assert.deepStrictEqual(deletes.map((r) => r.name).sort(), [
-      "lab-manager-4-join", "lab-manager-4-member", "lab-manager-5-join", "lab-manager-5-member",
-      "lab-worker-3-join", "lab-worker-3-member", "lab-worker-4-join", "lab-worker-4-member",
-      "lab-worker-5-join", "lab-worker-5-member",
+      "lab-manager-4-leave", "lab-manager-4-member", "lab-manager-5-leave", "lab-manager-5-member",
+      "lab-worker-3-leave", "lab-worker-3-member", "lab-worker-4-leave", "lab-worker-4-member",
+      "lab-worker-5-leave", "lab-worker-5-member",
     ]);
+    // The provider gives a delete the stdin of the last create: none may hold a join token.
+    assert.deepStrictEqual(deletes.filter((r) => r.stdinSent).map((r) => r.name), []);
     // managers left one at a time: manager-5 was fully removed before manager-4 was touched
     const idx = (n: string) => deletes.findIndex((r) => r.name === n);
     assert.ok(idx("lab-manager-5-member") < idx("lab-manager-4-member"));
+    for (const n of ["manager-4", "manager-5", "worker-3", "worker-4", "worker-5"]) {
+      assert.ok(idx(`lab-${n}-member`) < idx(`lab-${n}-leave`), `${n} left before it was removed`);
+    }
     for (const r of deletes.filter((d) => d.name.endsWith("-member"))) {
       assert.match(r.stderr, /removed /, r.name);
       checks.push(r.name);
@@ -165,6 +170,7 @@ describe("SwarmBootstrap on a real swarm", function () {
     const ran = await harness.destroy();
     const failedSteps = ran.filter((r) => r.operation === "delete" && /error/.test(r.stderr));
     assert.deepStrictEqual(failedSteps.map((r) => r.name), []);
+    assert.deepStrictEqual(ran.filter((r) => r.stdinSent).map((r) => r.name), []);
     for (let i = 1; i <= 11; i++) assert.strictEqual(await swarmState(lab, i), "inactive", `h${i} still in a swarm`);
     assert.strictEqual(harness.state.size, 0);
   });

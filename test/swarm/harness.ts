@@ -41,6 +41,10 @@ export interface CommandRecord {
   stderr: string;
   /** The exact text sent to sshd, for checks that no secret was in it. */
   commandText: string;
+  /** Whether anything was written to the command's stdin (the provider sends it on every operation). */
+  stdinSent: boolean;
+  /** Warnings the provider would print, e.g. a PULUMI_COMMAND_* variable sshd refused. */
+  warnings: string[];
   start: number;
   end: number;
   operation: "create" | "update" | "delete";
@@ -57,9 +61,14 @@ export interface DeployOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A failed operation. `message` is what the provider reports and the user reads
+ * (remote/commandOutputs.go: `"%w: running %q:\n%s"`): the exit status, the whole quoted command
+ * text, then the output; `stderr` alone is for tests that check a script's own line.
+ */
 export class CommandFailed extends Error {
-  constructor(readonly command: string, readonly operation: string, readonly exitCode: number, readonly stdout: string, readonly stderr: string) {
-    super(`${command} (${operation}): Process exited with status ${exitCode}: ${stderr}`);
+  constructor(readonly command: string, readonly operation: string, readonly exitCode: number, readonly stdout: string, readonly stderr: string, text = "") {
+    super(`${command} (${operation}): Process exited with status ${exitCode}: running ${JSON.stringify(text)}:\n${[stdout, stderr].filter(Boolean).join("\n")}`);
   }
 }
 
@@ -111,7 +120,7 @@ export class SwarmHarness {
               record = await this.run(r.name, inputs, secretInputs, "create");
               pendingDeletes.push(old);
             } else if (mode === "always" || JSON.stringify(old.record.inputs) !== JSON.stringify(inputs)) {
-              record = await this.run(r.name, inputs, secretInputs, "update", old.record.stdout);
+              record = await this.run(r.name, inputs, secretInputs, "update", old.record);
             } else {
               record = { ...old.record, inputs, secretInputs };
               executed = false;
@@ -167,8 +176,8 @@ export class SwarmHarness {
 
   private async remove(entry: StateEntry): Promise<CommandRecord> {
     const { record } = entry;
-    if (!record.inputs.delete) return { ...record, operation: "delete", stdout: "", stderr: "", commandText: "" };
-    return this.run(record.name, record.inputs, record.secretInputs, "delete", record.stdout);
+    if (!record.inputs.delete) return { ...record, operation: "delete", stdout: "", stderr: "", commandText: "", stdinSent: false, warnings: [] };
+    return this.run(record.name, record.inputs, record.secretInputs, "delete", record);
   }
 
   private inputsOf(raw: Record<string, unknown>): CommandInputs {
@@ -189,18 +198,31 @@ export class SwarmHarness {
     return file;
   }
 
-  /** Runs one operation the way @pulumi/command 1.2.1 does over SSH. */
-  private async run(name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"], previousStdout?: string): Promise<CommandRecord> {
-    const text = operation === "delete" ? inputs.delete! : operation === "update" ? inputs.update ?? inputs.create! : inputs.create!;
-    const env: Record<string, string> = { ...(inputs.environment ?? {}) };
-    if (operation !== "create" && inputs.addPreviousOutputInEnv !== false) {
-      env.PULUMI_COMMAND_STDOUT = previousStdout ?? "";
-    }
+  /**
+   * Runs one operation the way @pulumi/command 1.2.1 does over SSH (remote/commandController.go,
+   * commandOutputs.go): no text, no session; the stored stdin on every operation, deletes
+   * included; PULUMI_COMMAND_STDOUT/STDERR only when non-empty, and a refusal of those only warns,
+   * while a refused `environment` entry fails the command.
+   */
+  private async run(name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"], previous?: { stdout: string; stderr: string }): Promise<CommandRecord> {
+    const text = operation === "delete" ? inputs.delete : operation === "update" ? inputs.update ?? inputs.create : inputs.create;
     const start = Date.now();
-    const refused = Object.keys(env).filter((k) => !acceptedEnv(k));
-    if (refused.length > 0) {
+    if (text === undefined || text === "") {
+      return { name, inputs, secretInputs, operation, commandText: "", start, end: start, stdout: "", stderr: "", stdinSent: false, warnings: [] };
+    }
+    const env: Record<string, string> = { ...(inputs.environment ?? {}) };
+    const refusedEnv = Object.keys(env).filter((k) => !acceptedEnv(k));
+    if (refusedEnv.length > 0) {
       // The provider's Go SSH session asks for each variable with want-reply; a stock sshd says no.
-      throw new CommandFailed(name, operation, -1, "", `could not set environment variable ${JSON.stringify(refused[0])}: ssh: setenv failed`);
+      throw new CommandFailed(name, operation, -1, "", `could not set environment variable ${JSON.stringify(refusedEnv[0])}: ssh: setenv failed`, text);
+    }
+    const warnings: string[] = [];
+    if (operation !== "create" && inputs.addPreviousOutputInEnv !== false) {
+      for (const [k, v] of [["PULUMI_COMMAND_STDOUT", previous?.stdout], ["PULUMI_COMMAND_STDERR", previous?.stderr]] as const) {
+        if (!v) continue;
+        if (acceptedEnv(k)) env[k] = v;
+        else warnings.push(`Unable to set '${k}'. This only works if your SSH server is configured to accept these variables via AcceptEnv.`);
+      }
     }
     const c = inputs.connection;
     const args = [
@@ -211,13 +233,14 @@ export class SwarmHarness {
       ...Object.entries(env).flatMap(([k, v]) => ["-o", `SetEnv=${k}=${v}`]),
       c.host, text,
     ];
-    const { code, stdout, stderr } = await spawnWith("ssh", args, operation === "create" || operation === "update" ? inputs.stdin : undefined);
+    const stdin = inputs.stdin || undefined;
+    const { code, stdout, stderr } = await spawnWith("ssh", args, stdin);
     const record: CommandRecord = {
       name, inputs, secretInputs, operation, commandText: text, start, end: Date.now(),
-      stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr),
+      stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr), stdinSent: stdin !== undefined, warnings,
     };
     this.log.push(record);
-    if (code !== 0) throw new CommandFailed(name, operation, code, record.stdout, record.stderr);
+    if (code !== 0) throw new CommandFailed(name, operation, code, record.stdout, record.stderr, text);
     return record;
   }
 }

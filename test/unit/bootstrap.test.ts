@@ -1,6 +1,7 @@
 import * as assert from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmBootstrap, SwarmHost, swarmBootstrapProblems } from "../../components/bootstrap";
+import { loadRun } from "../../bench/load";
 import { created, isWrappedSecret, settle, unwrapSecret, valueOf } from "../helpers/mocks";
 
 /** A real-looking token; the scripts mention "SWMTKN-" only in their redaction pattern. */
@@ -28,13 +29,25 @@ async function build(prefix: string, managers: number, workers: number) {
 }
 
 describe("SwarmBootstrap", () => {
-  it("creates init, two token reads, a join and a member step per node, named by host", async () => {
+  it("creates init, two token reads, and a join, a leave and a member step per joining node, named by host", async () => {
     await build("b1", 3, 2);
     assert.deepStrictEqual(order("b1").sort(), [
-      "manager-1-init", "manager-1-member", "manager-2-join", "manager-2-member", "manager-3-join",
-      "manager-3-member", "manager-token", "worker-1-join", "worker-1-member", "worker-2-join",
-      "worker-2-member", "worker-token",
+      "manager-1-init", "manager-1-member", "manager-2-join", "manager-2-leave", "manager-2-member", "manager-3-join",
+      "manager-3-leave", "manager-3-member", "manager-token", "worker-1-join", "worker-1-leave", "worker-1-member",
+      "worker-2-join", "worker-2-leave", "worker-2-member", "worker-token",
     ]);
+  });
+
+  it("gives no step with a delete hook any stdin, since the provider sends it again on delete", async () => {
+    await build("b1s", 3, 2);
+    const withDelete = commands("b1s").filter((c) => c.inputs.delete !== undefined);
+    assert.deepStrictEqual(withDelete.map((c) => c.name.slice(4)).sort(), [
+      "manager-1-init", "manager-1-member", "manager-2-leave", "manager-2-member", "manager-3-leave", "manager-3-member",
+      "worker-1-leave", "worker-1-member", "worker-2-leave", "worker-2-member",
+    ]);
+    assert.deepStrictEqual(withDelete.filter((c) => c.inputs.stdin !== undefined).map((c) => c.name), []);
+    // A leave step runs nothing until its node goes away.
+    assert.strictEqual(byName("b1s", "worker-1-leave").inputs.create, undefined);
   });
 
   it("initialises on the first manager only, advertising its private address and naming its peers", async () => {
@@ -90,18 +103,23 @@ describe("SwarmBootstrap", () => {
     const joins = names.filter((n) => /^manager-\d-join$/.test(n));
     assert.deepStrictEqual(joins, ["manager-2-join", "manager-3-join", "manager-4-join", "manager-5-join"]);
     assert.ok(names.indexOf("manager-2-join") > names.indexOf("manager-token"));
-    // each member waits for the previous member, so deletes demote one manager at a time
+    // each member waits for the previous member, so deletes demote one manager at a time, and
+    // for its node's leave step, so a node is removed before it leaves
     for (let i = 3; i <= 5; i++) {
       assert.ok(names.indexOf(`manager-${i}-member`) > names.indexOf(`manager-${i - 1}-member`));
+    }
+    for (let i = 2; i <= 5; i++) {
+      assert.ok(names.indexOf(`manager-${i}-member`) > names.indexOf(`manager-${i}-leave`));
+      assert.ok(names.indexOf(`manager-${i}-leave`) > names.indexOf(`manager-${i}-join`));
     }
   });
 
   it("joins workers with the worker token and every manager address, as workers", async () => {
     await build("b8", 3, 2);
     const j = byName("b8", "worker-2-join");
-    assert.match(String(j.inputs.create), /swarm-join '300' 'worker' '10\.9\.0\.101' '10\.9\.0\.10' '10\.9\.0\.11' '10\.9\.0\.12'$/);
+    assert.match(String(j.inputs.create), /swarm-join '300' 'worker' '10\.9\.0\.101' 'b8-worker-token' '10\.9\.0\.10' '10\.9\.0\.11' '10\.9\.0\.12'$/);
     const m = byName("b8", "manager-3-join");
-    assert.match(String(m.inputs.create), /swarm-join '300' 'manager' '10\.9\.0\.12' '10\.9\.0\.10' '10\.9\.0\.11'$/);
+    assert.match(String(m.inputs.create), /swarm-join '300' 'manager' '10\.9\.0\.12' 'b8-manager-token' '10\.9\.0\.10' '10\.9\.0\.11'$/);
   });
 
   it("labels each node from the first manager and removes it from there on delete", async () => {
@@ -110,7 +128,8 @@ describe("SwarmBootstrap", () => {
     assert.strictEqual((unwrapSecret(m.inputs.connection) as { host: string }).host, "10.9.0.10");
     assert.match(String(m.inputs.create), /swarm-label '300' 'node-id-b9-worker-1-join' 'az=zone-a' 'role=worker'$/);
     assert.match(String(m.inputs.delete), /swarm-remove '60' 'node-id-b9-worker-1-join' '120'$/);
-    assert.match(String(byName("b9", "worker-1-join").inputs.delete), /swarm-leave '60'$/);
+    assert.match(String(byName("b9", "worker-1-leave").inputs.delete), /swarm-leave '60'$/);
+    assert.strictEqual(byName("b9", "worker-1-join").inputs.delete, undefined);
   });
 
   it("replaces a node's steps when its address changes", async () => {
@@ -141,6 +160,15 @@ describe("SwarmBootstrap", () => {
       'host names ["manager-1"] are used twice; give every host its own name.',
       "drainSeconds is 0; use a whole number of seconds from 1 to 3600.",
     ]);
+  });
+});
+
+describe("SwarmBootstrap on its own", () => {
+  it("loads without @pulumi/aws, for programs that bring their own hosts", function () {
+    this.timeout(60000);
+    assert.strictEqual(loadRun("components/bootstrap.ts").loadsAws, false);
+    // The check can fail: the package entry does load it.
+    assert.strictEqual(loadRun("components/index.ts").loadsAws, true);
   });
 });
 

@@ -42,7 +42,7 @@ describe("program: dev stack", () => {
     const bootstrap = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-"));
     assert.deepStrictEqual(bootstrap.map((c) => c.name).sort(), [
       "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-member", "swarm-swarm-manager-token",
-      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-member", "swarm-swarm-worker-token",
+      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-leave", "swarm-swarm-worker-1-member", "swarm-swarm-worker-token",
     ]);
   });
 
@@ -123,6 +123,33 @@ describe("program: prod stack", () => {
     const joins = ofType("command:remote:Command").filter((c) => c.name.endsWith("-join"));
     assert.strictEqual(joins.length, 5);
     assert.ok(joins.every((j) => isWrappedSecret(j.inputs.stdin)));
+  });
+});
+
+describe("program: the user's own SSH key", () => {
+  const saved = process.env.SSH_AUTH_SOCK;
+  before(async () => {
+    process.env.SSH_AUTH_SOCK = "/tmp/ssh-login-1/agent.42";
+    created.length = 0;
+    const config = { ...stackConfig("prod"), "aws-swarm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDzTestOnlyNotAKey me@laptop" };
+    const out = runProgram(config) as Exports;
+    await valueOf(pulumi.all([out.workerPrivateIps, out.workerJoinToken]) as pulumi.Output<unknown>, 20000);
+    await settle();
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = saved;
+  });
+
+  it("stores no agent socket path in any command, so a new login re-runs nothing", () => {
+    const commands = ofType("command:remote:Command");
+    assert.ok(commands.length > 10);
+    for (const c of commands) {
+      const conn = unwrapSecret(c.inputs.connection) as Record<string, unknown>;
+      const proxy = (conn.proxy ?? {}) as Record<string, unknown>;
+      assert.deepStrictEqual([conn.agentSocketPath, proxy.agentSocketPath, conn.privateKey], [undefined, undefined, undefined], c.name);
+      assert.ok(!JSON.stringify(c.inputs).includes("/tmp/ssh-login-1"), `${c.name} holds the login's socket`);
+    }
   });
 });
 
