@@ -30,6 +30,15 @@ export interface SwarmBootstrapArgs {
    * Slower; for bastions or networks that cannot take many SSH sessions at once. @default false
    */
   serialJoins?: boolean;
+  /**
+   * When a node is removed, also run `docker swarm leave` on the host itself, after a manager
+   * drained and removed it. Needed for hosts that live on (a removed node's daemon still thinks
+   * it is in the swarm). Set it to false when removed hosts are destroyed anyway, as cloud
+   * instances are: no delete then dials the host, so a host that died cannot fail or stall
+   * `pulumi up` and `pulumi destroy` (the provider retries a dead address for minutes, then
+   * fails, and every later `up` retries the failed delete). @default true
+   */
+  leaveOnDelete?: boolean;
 }
 
 /** Problems with SwarmBootstrap arguments, each naming the setting, the value and the fix. */
@@ -108,9 +117,10 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const deleteWait = Math.min(wait, 60);
     const leave = stepCommand("leave", [deleteWait]);
 
+    const leaveOnDelete = args.leaveOnDelete ?? true;
     const init = step(`${first.name}-init`, first,
       stepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
-      { delete: leave });
+      leaveOnDelete ? { delete: leave } : {});
 
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
@@ -141,7 +151,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         stepCommand("join", [wait, role, host.privateIp, tokenName(role), ...managerIps.filter((ip) => ip !== host.privateIp)]),
         { stdin: tokenOut },
         { dependsOn: [init, ...dependsOn] });
-      const leaving = step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] });
+      const leaving = leaveOnDelete ? [step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] })] : [];
       return { joined, leaving };
     };
 
@@ -153,15 +163,15 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     for (const host of others) {
       const { joined, leaving } = join(host, "manager", this.managerJoinToken, managerJoins.slice(-1));
       managerJoins.push(joined);
-      members.push(member(host, "manager", joined.stdout, [members[members.length - 1], leaving]));
+      members.push(member(host, "manager", joined.stdout, [members[members.length - 1], ...leaving]));
     }
     // Workers need only the first manager and the worker token, never the other managers.
-    const workerJoins: { joined: command.remote.Command; leaving: command.remote.Command }[] = [];
+    const workerJoins: { joined: command.remote.Command; leaving: command.remote.Command[] }[] = [];
     for (const host of workers) {
       const previous = args.serialJoins ? [...managerJoins, ...workerJoins.map((w) => w.joined)].slice(-1) : [];
       workerJoins.push(join(host, "worker", this.workerJoinToken, previous));
     }
-    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].joined.stdout, [workerJoins[i].leaving])));
+    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].joined.stdout, workerJoins[i].leaving)));
 
     this.leaderAddress = pulumi.output(first.privateIp);
     this.managerNodeIds = [init.stdout, ...managerJoins.map((j) => j.stdout)];

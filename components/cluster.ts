@@ -224,6 +224,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
       managers: managerHosts,
       workers: workerHosts,
       dockerWaitSeconds,
+      // A removed or replaced node's instance is terminated right after its steps are deleted,
+      // so only the manager-side removal runs: a dead instance can never block an `up`.
+      leaveOnDelete: false,
     }, { parent: this });
 
     const services = args.services ?? [];

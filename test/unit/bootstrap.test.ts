@@ -163,6 +163,18 @@ describe("SwarmBootstrap", () => {
   });
 });
 
+describe("SwarmBootstrap with leaveOnDelete: false", () => {
+  it("has no step on a node with a delete hook: removal runs on the first manager only", async () => {
+    const b = new SwarmBootstrap("lv", { managers: hosts("manager", 3, 10), workers: hosts("worker", 2, 100), leaveOnDelete: false });
+    await valueOf(b.ready);
+    const withDelete = commands("lv").filter((c) => c.inputs.delete !== undefined);
+    assert.deepStrictEqual(withDelete.map((c) => c.name.slice(3)).sort(),
+      ["manager-1-member", "manager-2-member", "manager-3-member", "worker-1-member", "worker-2-member"]);
+    assert.ok(withDelete.every((c) => (unwrapSecret(c.inputs.connection) as { host: string }).host === "10.9.0.10"));
+    assert.deepStrictEqual(order("lv").filter((n) => n.endsWith("-leave")), []);
+  });
+});
+
 describe("SwarmBootstrap on its own", () => {
   it("loads without @pulumi/aws, for programs that bring their own hosts", function () {
     this.timeout(60000);

@@ -42,8 +42,13 @@ describe("program: dev stack", () => {
     const bootstrap = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-"));
     assert.deepStrictEqual(bootstrap.map((c) => c.name).sort(), [
       "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-member", "swarm-swarm-manager-token",
-      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-leave", "swarm-swarm-worker-1-member", "swarm-swarm-worker-token",
+      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-member", "swarm-swarm-worker-token",
     ]);
+  });
+
+  it("never dials a node to delete its steps, since its instance is terminated anyway", () => {
+    const onNodes = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-") && c.inputs.delete !== undefined);
+    assert.deepStrictEqual(onNodes.map((c) => c.name).sort(), ["swarm-swarm-manager-1-member", "swarm-swarm-worker-1-member"]);
   });
 
   it("connects to the nodes' public addresses as ec2-user with the generated key", () => {
