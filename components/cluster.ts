@@ -217,6 +217,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         image: registry.image,
         hosts: [...managerHosts, ...workerHosts],
         dockerWaitSeconds,
+        // As for the bootstrap below: a removed node's instance is terminated, never dialled.
+        removeOnDelete: false,
         tags,
       }, { parent: this });
     }

@@ -32,6 +32,12 @@ export interface RegistryArgs {
   endpoint?: pulumi.Input<string>;
   /** Seconds each node's command waits for the Docker daemon to answer: 1 to 3600. @default 300 */
   dockerWaitSeconds?: number;
+  /**
+   * Remove a node's registry container when the node leaves `hosts`. Set it to false when
+   * removed hosts are destroyed anyway (cloud instances): the delete then never dials the host,
+   * so a host that died cannot fail or stall `pulumi up` and `pulumi destroy`. @default true
+   */
+  removeOnDelete?: boolean;
 }
 
 /** What {@link registryNodeCommands} needs; the caller resolves the defaults. */
@@ -48,6 +54,8 @@ export interface RegistryNodeArgs {
   endpoint?: pulumi.Input<string>;
   /** Seconds each command waits for Docker: 1 to 3600. @default 300 */
   dockerWaitSeconds?: number;
+  /** See {@link RegistryArgs.removeOnDelete}. @default true */
+  removeOnDelete?: boolean;
 }
 
 /** Actions on the bucket itself, and on its objects: exactly DESIGN.md's IAM table. */
@@ -168,7 +176,7 @@ export function registryNodeCommands(
         {
           connection: host.connection,
           create,
-          delete: remove,
+          ...(args.removeOnDelete ?? true ? { delete: remove } : {}),
           triggers: [host.privateIp],
           // The provider would pass the old stdout through SSH SetEnv; a stock sshd refuses it.
           addPreviousOutputInEnv: false,
@@ -310,6 +318,7 @@ export class Registry extends pulumi.ComponentResource {
         region: this.region,
         endpoint: args.endpoint,
         dockerWaitSeconds: args.dockerWaitSeconds,
+        removeOnDelete: args.removeOnDelete,
       },
       { parent, dependsOn: attachments },
     );
