@@ -45,6 +45,8 @@ export interface CommandRecord {
   stdinSent: boolean;
   /** Warnings the provider would print, e.g. a PULUMI_COMMAND_* variable sshd refused. */
   warnings: string[];
+  /** Names of the resources this one depends on (dependsOn and data), as the engine records them. */
+  dependsOn: string[];
   start: number;
   end: number;
   operation: "create" | "update" | "delete";
@@ -74,7 +76,6 @@ export class CommandFailed extends Error {
 
 interface StateEntry {
   record: CommandRecord;
-  order: number;
 }
 
 /** Environment names a stock sshd accepts (Debian's AcceptEnv LANG LC_*). */
@@ -85,20 +86,20 @@ export class SwarmHarness {
   readonly state = new Map<string, StateEntry>();
   /** Every operation run, in order, across deployments. */
   readonly log: CommandRecord[] = [];
-  private order = 0;
   private readonly keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-harness-"));
   private keyFiles = new Map<string, string>();
 
   /**
    * Runs `program` (which constructs components and returns an output that resolves when the
    * deployment is complete) like one `pulumi up`, then deletes commands the program no longer
-   * declares, newest first, as the engine does.
+   * declares, in the engine's delete levels.
    */
   async deploy<T>(program: () => pulumi.Output<T>, opts: DeployOptions = {}): Promise<{ value: T; ran: CommandRecord[] }> {
     const mode = opts.mode ?? "diff";
     const seen = new Set<string>();
     const ran: CommandRecord[] = [];
     const pendingDeletes: StateEntry[] = [];
+    const dependencies = new Map<string, string[]>();
     let fail: (e: Error) => void = () => undefined;
     const failed = new Promise<never>((_, reject) => (fail = reject));
 
@@ -108,25 +109,26 @@ export class SwarmHarness {
           if (r.type !== "command:remote:Command") return { id: `${r.name}-id`, state: r.inputs };
           seen.add(r.name);
           const inputs = this.inputsOf(r.inputs);
+          const dependsOn = dependencies.get(r.name) ?? [];
           const secretInputs = Object.keys(r.inputs).filter((k) => isSecret(r.inputs[k]));
           const old = this.state.get(r.name);
           try {
             let record: CommandRecord;
             let executed = true;
             if (!old) {
-              record = await this.run(r.name, inputs, secretInputs, "create");
+              record = await this.run(r.name, inputs, secretInputs, "create", dependsOn);
             } else if (JSON.stringify(old.record.inputs.triggers ?? []) !== JSON.stringify(inputs.triggers ?? [])) {
               // Replacement, create-before-delete: the old command's delete runs at the end.
-              record = await this.run(r.name, inputs, secretInputs, "create");
+              record = await this.run(r.name, inputs, secretInputs, "create", dependsOn);
               pendingDeletes.push(old);
             } else if (mode === "always" || JSON.stringify(old.record.inputs) !== JSON.stringify(inputs)) {
-              record = await this.run(r.name, inputs, secretInputs, "update", old.record);
+              record = await this.run(r.name, inputs, secretInputs, "update", dependsOn, old.record);
             } else {
-              record = { ...old.record, inputs, secretInputs };
+              record = { ...old.record, inputs, secretInputs, dependsOn };
               executed = false;
             }
             if (executed) ran.push(record);
-            this.state.set(r.name, { record, order: old && !pendingDeletes.includes(old) ? old.order : this.order++ });
+            this.state.set(r.name, { record });
             return { id: `${r.name}-id`, state: { ...r.inputs, stdout: record.stdout, stderr: record.stderr } };
           } catch (e) {
             fail(e as Error);
@@ -140,6 +142,14 @@ export class SwarmHarness {
       "aws-swarm",
       "lab",
     );
+    // Mocks never see dependencies; the engine orders deletes by them. Read them off each
+    // registration request before the mock handles it.
+    const monitor = pulumi.runtime.getMonitor() as unknown as DependencyMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      dependencies.set(req.getName(), req.getDependenciesList().map((urn) => urn.split("::").pop()!));
+      return register(req, callback);
+    };
 
     const timeoutMs = opts.timeoutMs ?? 300000;
     let timer: NodeJS.Timeout | undefined;
@@ -149,9 +159,9 @@ export class SwarmHarness {
     try {
       const value = await Promise.race([resolveOutput(program()), failed, timeout]);
       const gone = [...this.state.entries()].filter(([name]) => !seen.has(name)).map(([, e]) => e);
-      for (const entry of [...gone.sort((a, b) => b.order - a.order), ...pendingDeletes.reverse()]) {
-        ran.push(await this.remove(entry));
-        if (!seen.has(entry.record.name)) this.state.delete(entry.record.name);
+      for (const record of await this.removeAll([...gone, ...pendingDeletes])) {
+        ran.push(record);
+        if (!seen.has(record.name)) this.state.delete(record.name);
       }
       return { value, ran };
     } finally {
@@ -159,12 +169,29 @@ export class SwarmHarness {
     }
   }
 
-  /** Like `pulumi destroy`: every command's delete, newest first. */
+  /** Like `pulumi destroy`: every command's delete, in the engine's levels. */
   async destroy(): Promise<CommandRecord[]> {
+    const ran = await this.removeAll([...this.state.values()]);
+    for (const r of ran) this.state.delete(r.name);
+    return ran;
+  }
+
+  /**
+   * Deletes as the engine schedules them (step_generator.go ScheduleDeletes): cut into levels in
+   * reverse dependency order, each level in parallel, a barrier between levels. A failure ends
+   * the run after its level, as later levels would skip what depends on it.
+   */
+  private async removeAll(entries: StateEntry[]): Promise<CommandRecord[]> {
     const ran: CommandRecord[] = [];
-    for (const entry of [...this.state.values()].sort((a, b) => b.order - a.order)) {
-      ran.push(await this.remove(entry));
-      this.state.delete(entry.record.name);
+    let remaining = [...entries];
+    while (remaining.length > 0) {
+      const level = remaining.filter((e) => !remaining.some((o) => o !== e && o.record.dependsOn.includes(e.record.name)));
+      if (level.length === 0) throw new Error(`a dependency cycle among ${remaining.map((e) => e.record.name).join(", ")}`);
+      const results = await Promise.allSettled(level.map((e) => this.remove(e)));
+      for (const r of results) if (r.status === "fulfilled") ran.push(r.value);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      remaining = remaining.filter((e) => !level.includes(e));
     }
     return ran;
   }
@@ -177,7 +204,7 @@ export class SwarmHarness {
   private async remove(entry: StateEntry): Promise<CommandRecord> {
     const { record } = entry;
     if (!record.inputs.delete) return { ...record, operation: "delete", stdout: "", stderr: "", commandText: "", stdinSent: false, warnings: [] };
-    return this.run(record.name, record.inputs, record.secretInputs, "delete", record);
+    return this.run(record.name, record.inputs, record.secretInputs, "delete", record.dependsOn, record);
   }
 
   private inputsOf(raw: Record<string, unknown>): CommandInputs {
@@ -204,11 +231,14 @@ export class SwarmHarness {
    * included; PULUMI_COMMAND_STDOUT/STDERR only when non-empty, and a refusal of those only warns,
    * while a refused `environment` entry fails the command.
    */
-  private async run(name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"], previous?: { stdout: string; stderr: string }): Promise<CommandRecord> {
+  private async run(
+    name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"],
+    dependsOn: string[], previous?: { stdout: string; stderr: string },
+  ): Promise<CommandRecord> {
     const text = operation === "delete" ? inputs.delete : operation === "update" ? inputs.update ?? inputs.create : inputs.create;
     const start = Date.now();
     if (text === undefined || text === "") {
-      return { name, inputs, secretInputs, operation, commandText: "", start, end: start, stdout: "", stderr: "", stdinSent: false, warnings: [] };
+      return { name, inputs, secretInputs, operation, commandText: "", start, end: start, stdout: "", stderr: "", stdinSent: false, warnings: [], dependsOn };
     }
     const env: Record<string, string> = { ...(inputs.environment ?? {}) };
     const refusedEnv = Object.keys(env).filter((k) => !acceptedEnv(k));
@@ -237,12 +267,20 @@ export class SwarmHarness {
     const { code, stdout, stderr } = await spawnWith("ssh", args, stdin);
     const record: CommandRecord = {
       name, inputs, secretInputs, operation, commandText: text, start, end: Date.now(),
-      stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr), stdinSent: stdin !== undefined, warnings,
+      stdout: trimOneNewline(stdout), stderr: trimOneNewline(stderr), stdinSent: stdin !== undefined, warnings, dependsOn,
     };
     this.log.push(record);
     if (code !== 0) throw new CommandFailed(name, operation, code, record.stdout, record.stderr, text);
     return record;
   }
+}
+
+/** The part of the mock monitor the harness reads dependencies from. */
+interface DependencyMonitor {
+  registerResource(
+    req: { getName(): string; getDependenciesList(): string[] },
+    callback: (err: unknown, res: unknown) => void,
+  ): unknown;
 }
 
 function trimOneNewline(s: string): string {
