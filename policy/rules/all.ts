@@ -9,8 +9,10 @@ import {
 } from "./data";
 import {
   swarmNoAdminManagedPolicies,
+  swarmNoFullAccessManagedPolicies,
   swarmNoIamAccessKeys,
   swarmNoPassRoleOnAllResources,
+  swarmNoPublicResourcePolicies,
   swarmNoWildcardIamActions,
   swarmNoWriteActionsOnAllResources,
 } from "./iam";
@@ -37,6 +39,8 @@ export const swarmPolicies: Policies = [
   swarmNoWriteActionsOnAllResources,
   swarmNoPassRoleOnAllResources,
   swarmNoAdminManagedPolicies,
+  swarmNoFullAccessManagedPolicies,
+  swarmNoPublicResourcePolicies,
   swarmNoIamAccessKeys,
   // data
   swarmNoPublicS3Buckets,

@@ -167,6 +167,8 @@ describe("the policy pack served by @pulumi/policy", function () {
         "swarm-no-write-actions-on-all-resources [mandatory]",
         "swarm-no-passrole-on-all-resources [mandatory]",
         "swarm-no-admin-managed-policies [mandatory]",
+        "swarm-no-full-access-managed-policies [mandatory]",
+        "swarm-no-public-resource-policies [mandatory]",
         "swarm-no-iam-access-keys [mandatory]",
         "swarm-no-public-s3-buckets [mandatory]",
         "swarm-no-unencrypted-s3-buckets [mandatory]",

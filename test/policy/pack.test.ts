@@ -10,7 +10,7 @@ const byPolicyThenResource = (a: PackViolation, b: PackViolation) =>
   a.message.localeCompare(b.message);
 
 describe("the aws-swarm policy pack", () => {
-  it("lists sixteen rules with unique kebab-case names prefixed swarm-", () => {
+  it("lists eighteen rules with unique kebab-case names prefixed swarm-", () => {
     const names = swarmPolicies.map((p) => p.name);
     assert.deepStrictEqual(names, [
       "swarm-no-ssh-from-world-or-unlisted-cidrs",
@@ -21,6 +21,8 @@ describe("the aws-swarm policy pack", () => {
       "swarm-no-write-actions-on-all-resources",
       "swarm-no-passrole-on-all-resources",
       "swarm-no-admin-managed-policies",
+      "swarm-no-full-access-managed-policies",
+      "swarm-no-public-resource-policies",
       "swarm-no-iam-access-keys",
       "swarm-no-public-s3-buckets",
       "swarm-no-unencrypted-s3-buckets",
@@ -50,10 +52,10 @@ describe("the aws-swarm policy pack", () => {
     );
   });
 
-  it("declares policy config only on the SSH rule", () => {
+  it("declares policy config only on the SSH and FullAccess rules", () => {
     assert.deepStrictEqual(
       swarmPolicies.filter((p) => p.configSchema !== undefined).map((p) => p.name),
-      ["swarm-no-ssh-from-world-or-unlisted-cidrs"],
+      ["swarm-no-ssh-from-world-or-unlisted-cidrs", "swarm-no-full-access-managed-policies"],
     );
   });
 });
