@@ -67,7 +67,7 @@ const CREDENTIAL_ASSIGNMENTS: readonly { name: string; pattern: RegExp; nameGrou
   // export MYSQL_ROOT_PASSWORD=hunter2, DB_PASS="x", api_key='y'
   {
     name: "an assignment",
-    pattern: new RegExp(String.raw`(?<![A-Za-z0-9_])(${NAME}?${WORD}${NAME}?|${WORD})\s*=\s*${VALUE}`, "gi"),
+    pattern: new RegExp(String.raw`(?<![A-Za-z0-9_-])((?:${NAME})?${WORD}(?:${NAME})?)\s*=\s*${VALUE}`, "gi"),
     nameGroup: 1,
   },
   // mysql --password=x, --db-password x, --secret=x (not --password-stdin)
@@ -81,7 +81,7 @@ const CREDENTIAL_ASSIGNMENTS: readonly { name: string; pattern: RegExp; nameGrou
   // mysql -uroot -psecret (mysql takes the password glued to -p)
   { name: "a mysql -p password", pattern: /\bmysql(?:dump|admin)?\b[^\n]*?\s(-p)(?:"([^"\n]+)"|'([^'\n]+)'|([^\s;&|'"]+))/g, nameGroup: 1 },
   // cloud-config `password: x` (users, chpasswd) and YAML env files
-  { name: "a YAML key", pattern: new RegExp(String.raw`^\s*(${NAME}?(?:password|passwd|secret|token))\s*:\s*${VALUE}\s*$`, "gim"), nameGroup: 1 },
+  { name: "a YAML key", pattern: new RegExp(String.raw`^\s*((?:${NAME})?(?:password|passwd|secret|token))\s*:\s*${VALUE}\s*$`, "gim"), nameGroup: 1 },
 ];
 
 /** The names of plain-text credential assignments in `script` (never their values). */
