@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { entries, field, isRecord, isUnknown, ofType, text } from "./read";
 import { readKnown, reportAdvisory, reportNotKnown, snapshot } from "./unknown";
-import { describeResource } from "./where";
+import { describeResource, shown } from "./where";
 
 function here(args: { type: string; name: string }): string {
   return describeResource(args.type, args.name);
@@ -32,7 +32,7 @@ export function publicAccessGaps(block: unknown): string[] {
   return PUBLIC_ACCESS_SETTINGS.filter((s) => field(block, s) !== true).map((s) => {
     const value = field(block, s);
     if (isUnknown(value)) return `${s} not known until apply`;
-    return `${s} ${value === undefined || value === null ? "unset" : String(value)}`;
+    return `${s} ${shown(value)}`;
   });
 }
 

@@ -13,10 +13,13 @@ import { actionMatches } from "./documents";
  *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
  *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
  * - xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules,
- *   xray:GetSamplingTargets, xray:GetSamplingStatisticSummaries: no resource type (the X-Ray
- *   daemon's write permissions).
+ *   xray:GetSamplingTargets, xray:GetSamplingStatisticSummaries: the X-Ray daemon's permissions,
+ *   from the X-Ray page; its table rows were not in the excerpt we could read, so this entry
+ *   rests on the page plus AWS's managed policy AWSXRayDaemonWriteAccess, which grants exactly
+ *   these five on "*".
  *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
- * - ecr:GetAuthorizationToken: no resource type (`docker login` to ECR).
+ * - ecr:GetAuthorizationToken (`docker login` to ECR): from the ECR page, corroborated by AWS
+ *   CDK's AuthorizationToken.grantRead, which grants it on "*" only.
  *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
  *
  * A wildcard (`xray:Put*`) is never looked up here: it may match actions that do take a

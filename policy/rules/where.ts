@@ -54,10 +54,16 @@ export function describeResource(type: string, name: string): string {
   return `${LABELS[type] ?? type} "${name}"`;
 }
 
-/** A value as a message shows it: `unset`, `false`, `"optional"`. */
+/**
+ * A value as a message shows it: `unset`, `false`, `"optional"`, `a list`. Never throws, whatever
+ * the program put there (a list holding a preview's unknown cannot even be turned into a string).
+ */
 export function shown(value: unknown): string {
   if (value === undefined || value === null) return "unset";
-  return typeof value === "string" ? `"${value}"` : String(value);
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "symbol") return "not known until apply";
+  return Array.isArray(value) ? "a list" : "an object";
 }
 
 /** `port 22` or `ports 2375, 2376`. */

@@ -138,6 +138,10 @@ async function findings(type: string, raw: Record<string, unknown>, preview: boo
   return all.sort();
 }
 
+/** Runs per property; FC_SCALE scales them for a longer local hunt. @default 1 */
+const SCALE = Number(process.env.FC_SCALE ?? "1");
+const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
+
 describe("every rule on random resource inputs", function () {
   this.timeout(120000);
 
@@ -146,7 +150,7 @@ describe("every rule on random resource inputs", function () {
       fc.asyncProperty(resource, fc.boolean(), async ({ type, raw }, preview) => {
         await findings(type, raw, preview);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
   });
 
@@ -158,7 +162,7 @@ describe("every rule on random resource inputs", function () {
           await findings(type, raw, preview),
         );
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -171,7 +175,7 @@ describe("every rule on random resource inputs", function () {
         );
         for (const policy of stackPolicies) await runPolicy(policy, stackArgs(list));
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 });

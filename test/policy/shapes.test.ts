@@ -25,6 +25,7 @@ import {
   runPolicy,
   stackArgs,
   stackResource,
+  UNKNOWN_STRING,
   untypedResourceArgs,
 } from "../helpers/policy";
 
@@ -77,6 +78,42 @@ describe("nulls inside lists", () => {
     );
     assert.deepStrictEqual(await runPolicy(swarmNoSecretsInUserDataOrTags, args), [
       `launch template "lt" tagSpecifications[1].tags["join"] contains a Swarm join token (SWMTKN-…), which anyone who can read the resource's configuration can see; pass join tokens to \`docker swarm join\` over SSH stdin at join time instead.`,
+    ]);
+  });
+});
+
+describe("values a preview does not know yet", () => {
+  it("reports unknown user data as advisory and still reports the known secret in its tags", async () => {
+    const args = untypedResourceArgs(
+      "aws:ec2/instance:Instance",
+      { ami: "ami-1", userData: UNKNOWN_STRING, tags: { join: TOKEN } },
+      { name: "node", preview: true },
+    );
+    assert.deepStrictEqual(await runPolicy(swarmNoSecretsInUserDataOrTags, args), [
+      `${ADVISORY}instance "node" userData is not known until apply, so whether it holds a secret cannot be checked until it is known; the check runs again on pulumi up.`,
+      `instance "node" tags["join"] contains a Swarm join token (SWMTKN-…), which anyone who can read the resource's configuration can see; pass join tokens to \`docker swarm join\` over SSH stdin at join time instead.`,
+    ]);
+  });
+
+  it("reports an unknown httpTokens as advisory, never as IMDSv1", async () => {
+    const args = untypedResourceArgs(
+      "aws:ec2/launchTemplate:LaunchTemplate",
+      { metadataOptions: { httpTokens: UNKNOWN_STRING } },
+      { name: "lt", preview: true },
+    );
+    assert.deepStrictEqual(await runPolicy(swarmNoImdsv1, args), [
+      `${ADVISORY}launch template "lt" metadataOptions is not known until apply, so whether IMDSv1 is allowed cannot be checked until it is known; the check runs again on pulumi up.`,
+    ]);
+  });
+
+  it("reports an unknown policy document as advisory", async () => {
+    const args = untypedResourceArgs(
+      "aws:iam/rolePolicy:RolePolicy",
+      { role: "r", policy: UNKNOWN_STRING },
+      { name: "p", preview: true },
+    );
+    assert.deepStrictEqual(await runPolicy(swarmNoWriteActionsOnAllResources, args), [
+      `${ADVISORY}role policy "p" is not known until apply, so its statements cannot be checked until it is known; the check runs again on pulumi up.`,
     ]);
   });
 });
