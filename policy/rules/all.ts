@@ -12,7 +12,6 @@ import {
   swarmNoFullAccessManagedPolicies,
   swarmNoIamAccessKeys,
   swarmNoPassRoleOnAllResources,
-  swarmNoPublicResourcePolicies,
   swarmNoWildcardIamActions,
   swarmNoWriteActionsOnAllResources,
 } from "./iam";
@@ -22,6 +21,7 @@ import {
   swarmNoSshFromWorldOrUnlistedCidrs,
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "./ports";
+import { swarmNoPublicResourcePolicies } from "./resource-policies";
 import { swarmNoEvenOrOversizedManagerQuorum } from "./stack";
 
 /**

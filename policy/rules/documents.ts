@@ -1,9 +1,5 @@
 import * as aws from "@pulumi/aws";
-import {
-  ReportViolation,
-  ResourceValidation,
-  ResourceValidationArgs,
-} from "@pulumi/policy";
+import { ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
 import { entries, field, isRecord as isProps, isUnknown, ofType, text } from "./read";
 import { containsUnknown, reportNotKnown } from "./unknown";
 import { describeResource } from "./where";
@@ -34,7 +30,8 @@ export interface AllowStatement {
 }
 
 export type ParsedDocument =
-  { valid: true; statements: AllowStatement[] } | { valid: false; where: string; error: string };
+  | { valid: true; statements: AllowStatement[] }
+  | { valid: false; where: string; error: string };
 
 /** An IAM rule's predicate: inspects one parsed document. */
 export type DocumentCheck = (
@@ -159,11 +156,20 @@ function checkDocument(
 type ResourceClass = Parameters<ResourceValidationArgs["isType"]>[0];
 
 /** Validator for a resource whose `property` (by default `policy`), when set, is the document. */
-export function documentProperty(resourceClass: ResourceClass, property = "policy"): DocumentAdapter {
+export function documentProperty(
+  resourceClass: ResourceClass,
+  property = "policy",
+): DocumentAdapter {
   return (check) =>
     ofType(resourceClass, (props, args, report) => {
       const where = describeResource(args.type, args.name);
-      checkDocument(props[property], property === "policy" ? where : `${where} ${property}`, check, args, report);
+      checkDocument(
+        props[property],
+        property === "policy" ? where : `${where} ${property}`,
+        check,
+        args,
+        report,
+      );
     });
 }
 
@@ -179,7 +185,13 @@ const roleInlinePolicies: DocumentAdapter = (check) =>
       if (!isProps(item)) continue;
       const name = text(item.name);
       const shownName = typeof name === "string" && name !== "" ? ` ("${name}")` : "";
-      checkDocument(field(item, "policy"), `${here} inlinePolicies[${i}]${shownName}`, check, args, report);
+      checkDocument(
+        field(item, "policy"),
+        `${here} inlinePolicies[${i}]${shownName}`,
+        check,
+        args,
+        report,
+      );
     }
   });
 

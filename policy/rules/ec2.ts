@@ -126,11 +126,13 @@ function instanceVolumes(props: Props, args: ResourceValidationArgs, report: Rep
     }
   }
   const devices = props.ebsBlockDevices;
-  if (isUnknown(devices)) reportNotKnown(report, `${here(args)} ebsBlockDevices`, "their encryption");
+  if (isUnknown(devices))
+    reportNotKnown(report, `${here(args)} ebsBlockDevices`, "their encryption");
   for (const { item, i } of entries(devices)) {
     const where = `${here(args)} ebsBlockDevices[${i}]`;
     if (isUnknown(item)) reportNotKnown(report, where, "its encryption");
-    else if (isRecord(item)) reportVolume(item.encrypted, `${where}${deviceName(item)}`, "encrypted", report);
+    else if (isRecord(item))
+      reportVolume(item.encrypted, `${where}${deviceName(item)}`, "encrypted", report);
   }
 }
 
@@ -155,7 +157,8 @@ export const swarmNoUnencryptedEbs: ResourceValidationPolicy = {
         return;
       }
       const mappings = entries(list).filter(
-        ({ item }) => isUnknown(item) || (isRecord(item) && item.ebs !== undefined && item.ebs !== null),
+        ({ item }) =>
+          isUnknown(item) || (isRecord(item) && item.ebs !== undefined && item.ebs !== null),
       );
       if (mappings.length === 0) {
         report(

@@ -14,7 +14,6 @@ import {
   isReadOnlyAction,
   isWildcard,
   ParsedDocument,
-  resourcePolicyAdapters,
 } from "./documents";
 import { entries, isUnknown, ofType, Props } from "./read";
 import { reportNotKnown } from "./unknown";
@@ -154,13 +153,24 @@ export function awsManagedPolicyName(arn: unknown): string | undefined {
 }
 
 /** One managed-policy ARN a resource attaches, with where it was written. */
-type AttachedArn = (arn: string, where: string, report: ReportViolation, args: ResourceValidationArgs) => void;
+type AttachedArn = (
+  arn: string,
+  where: string,
+  report: ReportViolation,
+  args: ResourceValidationArgs,
+) => void;
 
 function here(args: ResourceValidationArgs): string {
   return describeResource(args.type, args.name);
 }
 
-function eachArn(check: AttachedArn, value: unknown, where: string, args: ResourceValidationArgs, report: ReportViolation) {
+function eachArn(
+  check: AttachedArn,
+  value: unknown,
+  where: string,
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) {
   if (isUnknown(value)) {
     reportNotKnown(report, where, "which managed policy it attaches");
     return;
@@ -259,37 +269,6 @@ export const swarmNoFullAccessManagedPolicies: ResourceValidationPolicy = {
     },
   },
   validateResource: attachmentValidations(reportFullAccessPolicy),
-};
-
-function reportPublicPrincipal(document: ParsedDocument, report: ReportViolation): void {
-  if (!document.valid) return;
-  for (const statement of document.statements) {
-    if (!statement.anyone || statement.conditioned) continue;
-    const what =
-      statement.notActions !== undefined
-        ? "every action outside its NotAction list"
-        : quotedList(statement.actions ?? []);
-    report(
-      `${statement.where} allows ${what} to Principal "*" with no Condition, so anyone, in any ` +
-        `AWS account or none, can use the resource; name the accounts, roles or services in ` +
-        `Principal, or add a Condition such as aws:SourceArn, aws:SourceAccount or ` +
-        `aws:PrincipalOrgID.`,
-    );
-  }
-}
-
-export const swarmNoPublicResourcePolicies: ResourceValidationPolicy = {
-  name: "swarm-no-public-resource-policies",
-  description:
-    'Forbids resource policies with an Allow statement for Principal "*" (or NotPrincipal) and ' +
-    "no Condition: S3 bucket policies, ECR repository and registry policies, SQS queue " +
-    "policies, SNS topic policies and KMS key policies.",
-  enforcementLevel: "mandatory",
-  severity: "critical",
-  remediationSteps:
-    "Name the principals, or scope the statement with aws:SourceArn, aws:SourceAccount or " +
-    "aws:PrincipalOrgID.",
-  validateResource: resourcePolicyAdapters.map((adapt) => adapt(reportPublicPrincipal)),
 };
 
 export const swarmNoIamAccessKeys: ResourceValidationPolicy = {

@@ -53,7 +53,11 @@ const ALL_PORTS = { from: 0, to: 65535 };
 
 /** EC2 accepts names and IANA numbers; "-1" and "all" both mean every protocol. */
 export function normalizeProtocol(protocol: string | number | undefined): TrafficProtocol {
-  switch (String(protocol ?? "").trim().toLowerCase()) {
+  switch (
+    String(protocol ?? "")
+      .trim()
+      .toLowerCase()
+  ) {
     case "-1":
     case "all":
       return "all";
@@ -87,7 +91,8 @@ class IngressBuilder {
     else if (Array.isArray(value)) {
       value.forEach((v, i) => {
         if (isUnknown(v)) this.unknown.push(`${property}[${i}]`);
-        else if (typeof v === "string" && v.trim() !== "") this.sources.push({ kind: "cidr", cidr: v });
+        else if (typeof v === "string" && v.trim() !== "")
+          this.sources.push({ kind: "cidr", cidr: v });
       });
     } else if (typeof value === "string" && value.trim() !== "") {
       this.sources.push({ kind: "cidr", cidr: value });
@@ -119,7 +124,9 @@ class IngressBuilder {
   }
 
   build(protocolValue: unknown, fromValue: unknown, toValue: unknown): Ingress {
-    const raw = text(protocolValue) ?? (typeof protocolValue === "number" ? String(protocolValue) : undefined);
+    const raw =
+      text(protocolValue) ??
+      (typeof protocolValue === "number" ? String(protocolValue) : undefined);
     const port = (value: unknown, name: string, fallback: number): number => {
       const n = int(value);
       if (isUnknown(n)) {
@@ -146,12 +153,20 @@ function inlineIngress(props: Props, args: ResourceValidationArgs): Ingress[] {
   const here = describeResource(args.type, args.name);
   const list = props.ingress;
   if (isUnknown(list)) {
-    return [{ ...new IngressBuilder(`${here} ingress`).build("-1", 0, 65535), sources: [], unknown: ["ingress"] }];
+    return [
+      {
+        ...new IngressBuilder(`${here} ingress`).build("-1", 0, 65535),
+        sources: [],
+        unknown: ["ingress"],
+      },
+    ];
   }
   return entries(list).flatMap(({ item, i }) => {
     const where = `${here} ingress[${i}]`;
     if (isUnknown(item)) {
-      return [{ ...new IngressBuilder(where).build("-1", 0, 65535), sources: [], unknown: ["the entry"] }];
+      return [
+        { ...new IngressBuilder(where).build("-1", 0, 65535), sources: [], unknown: ["the entry"] },
+      ];
     }
     if (item === null || typeof item !== "object") return [];
     return [
@@ -166,7 +181,12 @@ function inlineIngress(props: Props, args: ResourceValidationArgs): Ingress[] {
   });
 }
 
-function each(check: IngressCheck, rules: Ingress[], args: ResourceValidationArgs, report: ReportViolation) {
+function each(
+  check: IngressCheck,
+  rules: Ingress[],
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) {
   for (const rule of rules) check(rule, report, args);
 }
 

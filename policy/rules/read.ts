@@ -62,7 +62,11 @@ export function flag(value: unknown): boolean | Unknown | undefined {
 type ResourceClass = Parameters<ResourceValidationArgs["isType"]>[0];
 
 /** A props check on a plain snapshot, whatever the props look like. */
-export type PropsCheck = (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void;
+export type PropsCheck = (
+  props: Props,
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) => void;
 
 /**
  * Like validateResourceOfType, but the check gets a snapshot of the props (plain data, UNKNOWN

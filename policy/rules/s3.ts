@@ -128,9 +128,14 @@ function isEncryptionConfiguration(r: PolicyResource): boolean {
 
 /** Whether an encryption configuration (a resource's props or a bucket's inline block) names an algorithm. */
 export function hasDefaultAlgorithm(configuration: unknown): boolean {
-  const rules = [...entries(field(configuration, "rules")), ...entries(field(configuration, "rule"))];
+  const rules = [
+    ...entries(field(configuration, "rules")),
+    ...entries(field(configuration, "rule")),
+  ];
   return rules.some(({ item }) => {
-    const algorithm = text(field(field(item, "applyServerSideEncryptionByDefault"), "sseAlgorithm"));
+    const algorithm = text(
+      field(field(item, "applyServerSideEncryptionByDefault"), "sseAlgorithm"),
+    );
     return isUnknown(algorithm) || (typeof algorithm === "string" && algorithm !== "");
   });
 }

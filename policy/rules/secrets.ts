@@ -59,7 +59,8 @@ function isLiteralSecret(value: string): boolean {
 const NAME = String.raw`[A-Za-z_][A-Za-z0-9_]*`;
 const WORD = String.raw`(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY)`;
 // Names that hold where or how long a secret is, not the secret: DB_PASSWORD_FILE, TOKEN_TTL.
-const NOT_A_SECRET_NAME = /_(?:FILE|PATH|TTL|URL|URI|SECONDS|NAME|ARN|ID|PARAM|PARAMETER|LENGTH|DIR)$/i;
+const NOT_A_SECRET_NAME =
+  /_(?:FILE|PATH|TTL|URL|URI|SECONDS|NAME|ARN|ID|PARAM|PARAMETER|LENGTH|DIR)$/i;
 const VALUE = String.raw`(?:"([^"\n]*)"|'([^'\n]*)'|([^\s;&|'"]+))`;
 
 /** Credential assignments a script or cloud-config writes in plain text. */
@@ -67,21 +68,42 @@ const CREDENTIAL_ASSIGNMENTS: readonly { name: string; pattern: RegExp; nameGrou
   // export MYSQL_ROOT_PASSWORD=hunter2, DB_PASS="x", api_key='y'
   {
     name: "an assignment",
-    pattern: new RegExp(String.raw`(?<![A-Za-z0-9_-])((?:${NAME})?${WORD}(?:${NAME})?)\s*=\s*${VALUE}`, "gi"),
+    pattern: new RegExp(
+      String.raw`(?<![A-Za-z0-9_-])((?:${NAME})?${WORD}(?:${NAME})?)\s*=\s*${VALUE}`,
+      "gi",
+    ),
     nameGroup: 1,
   },
   // mysql --password=x, --db-password x, --secret=x (not --password-stdin)
   {
     name: "a command-line option",
-    pattern: new RegExp(String.raw`(--[A-Za-z0-9-]*(?:password|passwd|secret|token|api-key))(?:=|\s+)${VALUE}`, "gi"),
+    pattern: new RegExp(
+      String.raw`(--[A-Za-z0-9-]*(?:password|passwd|secret|token|api-key))(?:=|\s+)${VALUE}`,
+      "gi",
+    ),
     nameGroup: 1,
   },
   // mysqladmin -u root password 'x'
-  { name: "a mysqladmin password", pattern: new RegExp(String.raw`\bmysqladmin\b[^\n]*?\s(password)\s+${VALUE}`, "gi"), nameGroup: 1 },
+  {
+    name: "a mysqladmin password",
+    pattern: new RegExp(String.raw`\bmysqladmin\b[^\n]*?\s(password)\s+${VALUE}`, "gi"),
+    nameGroup: 1,
+  },
   // mysql -uroot -psecret (mysql takes the password glued to -p)
-  { name: "a mysql -p password", pattern: /\bmysql(?:dump|admin)?\b[^\n]*?\s(-p)(?:"([^"\n]+)"|'([^'\n]+)'|([^\s;&|'"]+))/g, nameGroup: 1 },
+  {
+    name: "a mysql -p password",
+    pattern: /\bmysql(?:dump|admin)?\b[^\n]*?\s(-p)(?:"([^"\n]+)"|'([^'\n]+)'|([^\s;&|'"]+))/g,
+    nameGroup: 1,
+  },
   // cloud-config `password: x` (users, chpasswd) and YAML env files
-  { name: "a YAML key", pattern: new RegExp(String.raw`^\s*((?:${NAME})?(?:password|passwd|secret|token))\s*:\s*${VALUE}\s*$`, "gim"), nameGroup: 1 },
+  {
+    name: "a YAML key",
+    pattern: new RegExp(
+      String.raw`^\s*((?:${NAME})?(?:password|passwd|secret|token))\s*:\s*${VALUE}\s*$`,
+      "gim",
+    ),
+    nameGroup: 1,
+  },
 ];
 
 /** The names of plain-text credential assignments in `script` (never their values). */
@@ -121,7 +143,11 @@ export function decodeBase64(text: string): string | undefined {
 function reportSecrets(text: string, where: string, report: ReportViolation, script = false) {
   const decoded = decodeBase64(text);
   const inText = (test: (t: string) => boolean) =>
-    test(text) ? where : decoded !== undefined && test(decoded) ? `${where} (base64-decoded)` : undefined;
+    test(text)
+      ? where
+      : decoded !== undefined && test(decoded)
+        ? `${where} (base64-decoded)`
+        : undefined;
   for (const secret of SECRET_PATTERNS) {
     const at = inText((t) => secret.pattern.test(t));
     if (at === undefined) continue;
@@ -132,7 +158,8 @@ function reportSecrets(text: string, where: string, report: ReportViolation, scr
   }
   if (!script) return;
   const plain = credentialAssignments(text);
-  const names = plain.length > 0 ? plain : decoded === undefined ? [] : credentialAssignments(decoded);
+  const names =
+    plain.length > 0 ? plain : decoded === undefined ? [] : credentialAssignments(decoded);
   if (names.length === 0) return;
   const at = plain.length > 0 ? where : `${where} (base64-decoded)`;
   report(

@@ -192,8 +192,11 @@ describe("swarm-no-ssh-from-world-or-unlisted-cidrs", () => {
 
   it("treats unset ports of a VPC ingress rule as the whole range", async () => {
     const args = vpcRule({ ipProtocol: "tcp", cidrIpv4: "10.0.0.0/8" });
-    assert.deepStrictEqual(await runPolicy(policy, args, ), []);
-    const listed = vpcRule({ ipProtocol: "tcp", cidrIpv4: "10.0.0.0/8" }, { allowedSshCidrs: ["192.0.2.0/24"] });
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
+    const listed = vpcRule(
+      { ipProtocol: "tcp", cidrIpv4: "10.0.0.0/8" },
+      { allowedSshCidrs: ["192.0.2.0/24"] },
+    );
     assert.deepStrictEqual(await runPolicy(policy, listed), [
       `ingress rule "in" allows 0-65535/tcp from 10.0.0.0/8, which is outside allowedSshCidrs (192.0.2.0/24), exposing SSH (port 22); ${LISTED_FIX}`,
     ]);

@@ -18,22 +18,60 @@ import {
  */
 
 const INGRESS = [
-  "protocol", "fromPort", "toPort", "cidrBlocks", "ipv6CidrBlocks", "prefixListIds",
-  "securityGroups", "self",
+  "protocol",
+  "fromPort",
+  "toPort",
+  "cidrBlocks",
+  "ipv6CidrBlocks",
+  "prefixListIds",
+  "securityGroups",
+  "self",
 ];
 const EC2 = [
-  "metadataOptions", "httpTokens", "httpEndpoint", "launchTemplate", "rootBlockDevice",
-  "ebsBlockDevices", "encrypted", "deviceName", "userData", "userDataBase64", "tags", "tagsAll",
+  "metadataOptions",
+  "httpTokens",
+  "httpEndpoint",
+  "launchTemplate",
+  "rootBlockDevice",
+  "ebsBlockDevices",
+  "encrypted",
+  "deviceName",
+  "userData",
+  "userDataBase64",
+  "tags",
+  "tagsAll",
   "volumeTags",
 ];
 const DOCUMENT = [
-  "policy", "Statement", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal",
-  "NotPrincipal", "Condition", "AWS", "Sid", "tags",
+  "policy",
+  "Statement",
+  "Effect",
+  "Action",
+  "NotAction",
+  "Resource",
+  "NotResource",
+  "Principal",
+  "NotPrincipal",
+  "Condition",
+  "AWS",
+  "Sid",
+  "tags",
 ];
 const S3 = [
-  "bucket", "acl", "id", "policy", "rules", "rule", "applyServerSideEncryptionByDefault",
-  "sseAlgorithm", "serverSideEncryptionConfiguration", "blockPublicAcls", "blockPublicPolicy",
-  "ignorePublicAcls", "restrictPublicBuckets", "tags",
+  "bucket",
+  "acl",
+  "id",
+  "policy",
+  "rules",
+  "rule",
+  "applyServerSideEncryptionByDefault",
+  "sseAlgorithm",
+  "serverSideEncryptionConfiguration",
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
+  "tags",
 ];
 
 /** Every resource type some rule reads, with the property names (at any depth) its rules read. */
@@ -42,15 +80,28 @@ const TYPES: Record<string, string[]> = {
   "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ["ingress", ...INGRESS],
   "aws:ec2/securityGroupRule:SecurityGroupRule": ["type", "sourceSecurityGroupId", ...INGRESS],
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
-    "ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "prefixListId",
+    "ipProtocol",
+    "fromPort",
+    "toPort",
+    "cidrIpv4",
+    "cidrIpv6",
+    "prefixListId",
     "referencedSecurityGroupId",
   ],
   "aws:eks/nodeGroup:NodeGroup": ["remoteAccess", "ec2SshKey", "sourceSecurityGroupIds", "tags"],
   "aws:ec2/instance:Instance": EC2,
   "aws:ec2/spotInstanceRequest:SpotInstanceRequest": EC2,
   "aws:ec2/launchTemplate:LaunchTemplate": [
-    "metadataOptions", "httpTokens", "blockDeviceMappings", "ebs", "encrypted", "deviceName",
-    "userData", "tagSpecifications", "tags", "resourceType",
+    "metadataOptions",
+    "httpTokens",
+    "blockDeviceMappings",
+    "ebs",
+    "encrypted",
+    "deviceName",
+    "userData",
+    "tagSpecifications",
+    "tags",
+    "resourceType",
   ],
   "aws:ec2/launchConfiguration:LaunchConfiguration": EC2,
   "aws:autoscaling/group:Group": ["tags", "key", "value", "propagateAtLaunch"],
@@ -74,15 +125,51 @@ const TYPES: Record<string, string[]> = {
 };
 
 const STRINGS = [
-  "", "0.0.0.0/0", "::/0", "10.0.0.0/8", "not-a-cidr", "-1", "all", "tcp", "udp", "6", "50",
-  "icmp", "22", "2377", "ingress", "egress", "required", "optional", "disabled", "true",
-  "false", "Allow", "Deny", "*", "s3:*", "ec2:Describe*", "iam:PassRole", "xray:Put*",
-  "cloudwatch:PutMetricData", "arn:aws:iam::aws:policy/AdministratorAccess",
-  "arn:aws:iam::aws:policy/AmazonS3FullAccess", "SWMTKN-1-abc-def",
-  "-----BEGIN RSA PRIVATE KEY-----", "AKIAABCDEFGHIJKLMNOP", "PASSWORD=hunter2",
-  "mysqladmin -u root password 'x'", "aws:kms", '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
-  '{"Statement":{"Effect":"Allow","Principal":"*","Action":"sqs:*"}}', "{not json",
-  "public-read", "sg-1", "manager", UNKNOWN_STRING, UNKNOWN_ARRAY,
+  "",
+  "0.0.0.0/0",
+  "::/0",
+  "10.0.0.0/8",
+  "not-a-cidr",
+  "-1",
+  "all",
+  "tcp",
+  "udp",
+  "6",
+  "50",
+  "icmp",
+  "22",
+  "2377",
+  "ingress",
+  "egress",
+  "required",
+  "optional",
+  "disabled",
+  "true",
+  "false",
+  "Allow",
+  "Deny",
+  "*",
+  "s3:*",
+  "ec2:Describe*",
+  "iam:PassRole",
+  "xray:Put*",
+  "cloudwatch:PutMetricData",
+  "arn:aws:iam::aws:policy/AdministratorAccess",
+  "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+  "SWMTKN-1-abc-def",
+  "-----BEGIN RSA PRIVATE KEY-----",
+  "AKIAABCDEFGHIJKLMNOP",
+  "PASSWORD=hunter2",
+  "mysqladmin -u root password 'x'",
+  "aws:kms",
+  '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+  '{"Statement":{"Effect":"Allow","Principal":"*","Action":"sqs:*"}}',
+  "{not json",
+  "public-read",
+  "sg-1",
+  "manager",
+  UNKNOWN_STRING,
+  UNKNOWN_ARRAY,
 ];
 
 const leaf: fc.Arbitrary<unknown> = fc.oneof(
@@ -117,11 +204,19 @@ const resource = fc
 function reversed(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reversed);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([k, v]) => [k, reversed(v)]),
+  );
 }
 
 function reversedProps(raw: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(raw).reverse().map(([k, v]) => [k, reversed(v)]));
+  return Object.fromEntries(
+    Object.entries(raw)
+      .reverse()
+      .map(([k, v]) => [k, reversed(v)]),
+  );
 }
 
 const resourcePolicies = swarmPolicies.filter(

@@ -11,13 +11,13 @@ import {
 import { credentialAssignments } from "../../policy/rules/secrets";
 import {
   swarmNoFullAccessManagedPolicies,
-  swarmNoPublicResourcePolicies,
   swarmNoWriteActionsOnAllResources,
 } from "../../policy/rules/iam";
 import {
   swarmNoSshFromWorldOrUnlistedCidrs,
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "../../policy/rules/ports";
+import { swarmNoPublicResourcePolicies } from "../../policy/rules/resource-policies";
 import { swarmNoEvenOrOversizedManagerQuorum } from "../../policy/rules/stack";
 import {
   ADVISORY,
@@ -33,7 +33,8 @@ import {
  * One failing and one passing case per shape that real programs showed the pack (issue 16).
  */
 
-const TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
+const TOKEN =
+  "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
 const WORLD_SSH = { protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] };
 
 describe("nulls inside lists", () => {
@@ -260,7 +261,10 @@ describe("credential assignments in user data", () => {
       "password",
       "-p",
     ]);
-    assert.deepStrictEqual(credentialAssignments("users:\n  - name: ops\n    passwd: $6$rounds"), []);
+    assert.deepStrictEqual(
+      credentialAssignments("users:\n  - name: ops\n    passwd: $6$rounds"),
+      [],
+    );
     assert.deepStrictEqual(credentialAssignments("chpasswd:\n  password: changeme"), ["password"]);
   });
 
@@ -310,7 +314,10 @@ describe("IAM shapes", () => {
   it("passes a *FullAccess policy listed in allowedManagedPolicies, and narrow managed policies", async () => {
     const arn = "arn:aws:iam::aws:policy/service-role/AmazonECS_FullAccess";
     const config = { allowedManagedPolicies: ["AmazonECS_FullAccess"] };
-    assert.deepStrictEqual(await runPolicy(swarmNoFullAccessManagedPolicies, attach(arn, config)), []);
+    assert.deepStrictEqual(
+      await runPolicy(swarmNoFullAccessManagedPolicies, attach(arn, config)),
+      [],
+    );
     const core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
     assert.deepStrictEqual(await runPolicy(swarmNoFullAccessManagedPolicies, attach(core)), []);
   });
@@ -348,7 +355,10 @@ describe("IAM shapes", () => {
       const bad = untypedResourceArgs(type, { ...props, policy: PUBLIC }, { name: "p" });
       const found = await runPolicy(swarmNoPublicResourcePolicies, bad);
       assert.strictEqual(found.length, 1);
-      assert.match(found[0], /statement 1 allows "sqs:SendMessage" to Principal "\*" with no Condition/);
+      assert.match(
+        found[0],
+        /statement 1 allows "sqs:SendMessage" to Principal "\*" with no Condition/,
+      );
       const good = untypedResourceArgs(type, { ...props, policy: SCOPED }, { name: "p" });
       assert.deepStrictEqual(await runPolicy(swarmNoPublicResourcePolicies, good), []);
     });
@@ -357,11 +367,14 @@ describe("IAM shapes", () => {
   const rolePolicy = (...Action: string[]) =>
     resourceArgs(
       aws.iam.RolePolicy,
-      { role: "node", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action, Resource: "*" }] }) },
+      {
+        role: "node",
+        policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action, Resource: "*" }] }),
+      },
       { name: "agent" },
     );
 
-  it("passes actions AWS accepts only on Resource \"*\"", async () => {
+  it('passes actions AWS accepts only on Resource "*"', async () => {
     const args = rolePolicy(
       "ssmmessages:CreateControlChannel",
       "ssmmessages:OpenDataChannel",
@@ -373,7 +386,7 @@ describe("IAM shapes", () => {
     assert.deepStrictEqual(await runPolicy(swarmNoWriteActionsOnAllResources, args), []);
   });
 
-  it("still reports a wildcard over them and a scopable write, naming what must use \"*\"", async () => {
+  it('still reports a wildcard over them and a scopable write, naming what must use "*"', async () => {
     const args = rolePolicy("xray:Put*", "s3:PutObject");
     assert.deepStrictEqual(await runPolicy(swarmNoWriteActionsOnAllResources, args), [
       `role policy "agent" statement 1 allows write actions "xray:Put*", "s3:PutObject" (of these, only "xray:PutTraceSegments", "xray:PutTelemetryRecords" must use "*": list them by name instead of the wildcard) on every resource ("*"); scope Resource to the ARNs those actions need (only Describe*, List* and Get* may use "*").`,
@@ -402,7 +415,10 @@ describe("S3 defaults", () => {
   });
 
   it("reports a public canned ACL without a public access block as mandatory", async () => {
-    const found = await runPolicy(swarmNoPublicS3Buckets, stackArgs([bucket({ acl: "public-read" })]));
+    const found = await runPolicy(
+      swarmNoPublicS3Buckets,
+      stackArgs([bucket({ acl: "public-read" })]),
+    );
     assert.strictEqual(found.length, 1);
     assert.ok(!found[0].startsWith(ADVISORY), found[0]);
   });
@@ -414,20 +430,33 @@ describe("S3 defaults", () => {
       ...(await runPolicy(swarmNoUnencryptedS3Buckets, args)),
     ];
     assert.strictEqual(found.length, 2);
-    assert.ok(found.every((m) => m.startsWith(ADVISORY)), found.join("\n"));
+    assert.ok(
+      found.every((m) => m.startsWith(ADVISORY)),
+      found.join("\n"),
+    );
   });
 });
 
 describe("the quorum rule on other programs", () => {
   it("says plainly that it counts only aws-swarm's tagged managers", () => {
-    assert.match(swarmNoEvenOrOversizedManagerQuorum.description, /^For clusters built by aws-swarm's components only/);
+    assert.match(
+      swarmNoEvenOrOversizedManagerQuorum.description,
+      /^For clusters built by aws-swarm's components only/,
+    );
   });
 
   it("counts no manager in an untagged program", async () => {
     const managers = [1, 2].map((i) =>
-      stackResource(aws.ec2.Instance, { ami: "ami-1", tags: { Name: `manager-${i}` } }, { name: `m${i}` }),
+      stackResource(
+        aws.ec2.Instance,
+        { ami: "ami-1", tags: { Name: `manager-${i}` } },
+        { name: `m${i}` },
+      ),
     );
-    assert.deepStrictEqual(await runPolicy(swarmNoEvenOrOversizedManagerQuorum, stackArgs(managers)), []);
+    assert.deepStrictEqual(
+      await runPolicy(swarmNoEvenOrOversizedManagerQuorum, stackArgs(managers)),
+      [],
+    );
   });
 });
 

@@ -28,7 +28,9 @@ export const ecsHosts: CorpusProgram = {
       imageId: "ami-0c02fb55956c7d316",
       instanceType: "m6i.large",
       metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
-      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 30, encrypted: "true" } }],
+      blockDeviceMappings: [
+        { deviceName: "/dev/xvda", ebs: { volumeSize: 30, encrypted: "true" } },
+      ],
       userData: Buffer.from(
         '#!/bin/bash\necho "ECS_CLUSTER=prod" >> /etc/ecs/ecs.config\n' +
           'TOKEN=$(curl -s -X PUT "http://169.254.169.254/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 21600")\n',

@@ -9,7 +9,11 @@ export const eksNodeGroup: CorpusProgram = {
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [
-          { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+          {
+            Effect: "Allow",
+            Principal: { Service: "ec2.amazonaws.com" },
+            Action: "sts:AssumeRole",
+          },
         ],
       }),
     });

@@ -25,7 +25,9 @@ export const messaging: CorpusProgram = {
       arn: topic.arn,
       policy: JSON.stringify({
         Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "SNS:Publish", Resource: "*" }],
+        Statement: [
+          { Effect: "Allow", Principal: { AWS: "*" }, Action: "SNS:Publish", Resource: "*" },
+        ],
       }),
     });
     const queue = new aws.sqs.Queue("events", { kmsMasterKeyId: key.id });
@@ -39,7 +41,9 @@ export const messaging: CorpusProgram = {
             Principal: { Service: "sns.amazonaws.com" },
             Action: "sqs:SendMessage",
             Resource: "*",
-            Condition: { ArnEquals: { "aws:SourceArn": "arn:aws:sns:us-east-1:111122223333:events" } },
+            Condition: {
+              ArnEquals: { "aws:SourceArn": "arn:aws:sns:us-east-1:111122223333:events" },
+            },
           },
         ],
       }),

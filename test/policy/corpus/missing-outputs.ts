@@ -35,8 +35,5 @@ export const missingOutputs: CorpusProgram = {
       ],
     });
   },
-  expected: [
-    "swarm-no-docker-api-ingress app-sg",
-    "swarm-no-unencrypted-ebs app",
-  ],
+  expected: ["swarm-no-docker-api-ingress app-sg", "swarm-no-unencrypted-ebs app"],
 };
