@@ -9,6 +9,7 @@ import {
 } from "./data";
 import {
   swarmNoAdminManagedPolicies,
+  swarmNoFullAccessManagedPolicies,
   swarmNoIamAccessKeys,
   swarmNoPassRoleOnAllResources,
   swarmNoWildcardIamActions,
@@ -20,6 +21,7 @@ import {
   swarmNoSshFromWorldOrUnlistedCidrs,
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "./ports";
+import { swarmNoPublicResourcePolicies } from "./resource-policies";
 import { swarmNoEvenOrOversizedManagerQuorum } from "./stack";
 
 /**
@@ -37,6 +39,8 @@ export const swarmPolicies: Policies = [
   swarmNoWriteActionsOnAllResources,
   swarmNoPassRoleOnAllResources,
   swarmNoAdminManagedPolicies,
+  swarmNoFullAccessManagedPolicies,
+  swarmNoPublicResourcePolicies,
   swarmNoIamAccessKeys,
   // data
   swarmNoPublicS3Buckets,

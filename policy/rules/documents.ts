@@ -1,10 +1,7 @@
 import * as aws from "@pulumi/aws";
-import {
-  ReportViolation,
-  ResourceValidation,
-  ResourceValidationArgs,
-  validateResourceOfType,
-} from "@pulumi/policy";
+import { ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { entries, field, isRecord as isProps, isUnknown, ofType, text } from "./read";
+import { containsUnknown, reportNotKnown } from "./unknown";
 import { describeResource } from "./where";
 
 /**
@@ -26,10 +23,15 @@ export interface AllowStatement {
   resources?: string[];
   /** `NotResource`: with Allow it grants every resource *not* listed. */
   notResources?: string[];
+  /** A resource policy's `Principal` is `"*"` or `{ AWS: "*" }`, or it uses `NotPrincipal`. */
+  anyone?: true;
+  /** The statement has a non-empty `Condition`, which can scope even a `*` principal. */
+  conditioned?: true;
 }
 
 export type ParsedDocument =
-  { valid: true; statements: AllowStatement[] } | { valid: false; where: string; error: string };
+  | { valid: true; statements: AllowStatement[] }
+  | { valid: false; where: string; error: string };
 
 /** An IAM rule's predicate: inspects one parsed document. */
 export type DocumentCheck = (
@@ -48,6 +50,12 @@ function strings(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   const list = Array.isArray(value) ? value : [value];
   return list.filter((v): v is string => typeof v === "string");
+}
+
+/** `"*"`, `{ AWS: "*" }` or `{ AWS: ["…", "*"] }`: every principal of every account. */
+function isAnyone(principal: unknown): boolean {
+  if (principal === "*") return true;
+  return isRecord(principal) && (strings(principal.AWS) ?? []).includes("*");
 }
 
 /** Reads a policy document given as a JSON string or an object. */
@@ -69,12 +77,16 @@ export function parsePolicyDocument(document: unknown, where: string): ParsedDoc
   list.forEach((s, i) => {
     if (!isRecord(s) || s.Effect !== "Allow") return;
     const sid = typeof s.Sid === "string" && s.Sid !== "" ? ` (Sid "${s.Sid}")` : "";
+    const anyone = s.NotPrincipal !== undefined || isAnyone(s.Principal);
+    const conditioned = isRecord(s.Condition) && Object.keys(s.Condition).length > 0;
     statements.push({
       where: `${where} statement ${i + 1}${sid}`,
       actions: strings(s.Action),
       notActions: strings(s.NotAction),
       resources: strings(s.Resource),
       notResources: strings(s.NotResource),
+      ...(anyone ? { anyone: true as const } : {}),
+      ...(conditioned ? { conditioned: true as const } : {}),
     });
   });
   return { valid: true, statements };
@@ -122,22 +134,66 @@ export function describeAllResources(statement: AllowStatement): string {
     : 'every resource ("*")';
 }
 
-/** Checks the document in the `policy` property of the resource being validated. */
-function checkPolicy(
+/**
+ * Checks one policy document property. A document a preview does not know yet is advisory; one
+ * with unknown parts is checked for what is known and also reported as advisory.
+ */
+function checkDocument(
   document: unknown,
+  where: string,
   check: DocumentCheck,
   args: ResourceValidationArgs,
   report: ReportViolation,
 ): void {
-  check(parsePolicyDocument(document, describeResource(args.type, args.name)), report, args);
+  if (document === undefined || document === null || document === "") return;
+  if (containsUnknown(document)) {
+    reportNotKnown(report, where, "its statements");
+    if (isUnknown(document)) return;
+  }
+  check(parsePolicyDocument(document, where), report, args);
 }
 
-/** Validator for a resource whose `policy` property, when set, is the document itself. */
-function ownPolicy(check: DocumentCheck) {
-  return (props: { policy?: unknown }, args: ResourceValidationArgs, report: ReportViolation): void => {
-    if (props.policy) checkPolicy(props.policy, check, args, report);
-  };
+type ResourceClass = Parameters<ResourceValidationArgs["isType"]>[0];
+
+/** Validator for a resource whose `property` (by default `policy`), when set, is the document. */
+export function documentProperty(
+  resourceClass: ResourceClass,
+  property = "policy",
+): DocumentAdapter {
+  return (check) =>
+    ofType(resourceClass, (props, args, report) => {
+      const where = describeResource(args.type, args.name);
+      checkDocument(
+        props[property],
+        property === "policy" ? where : `${where} ${property}`,
+        check,
+        args,
+        report,
+      );
+    });
 }
+
+/** Inline policies of an aws.iam.Role, each a `{ name, policy }`; nulls skipped. */
+const roleInlinePolicies: DocumentAdapter = (check) =>
+  ofType(aws.iam.Role, (role, args, report) => {
+    const here = describeResource(args.type, args.name);
+    if (isUnknown(role.inlinePolicies)) {
+      reportNotKnown(report, `${here} inlinePolicies`, "their statements");
+      return;
+    }
+    for (const { item, i } of entries(role.inlinePolicies)) {
+      if (!isProps(item)) continue;
+      const name = text(item.name);
+      const shownName = typeof name === "string" && name !== "" ? ` ("${name}")` : "";
+      checkDocument(
+        field(item, "policy"),
+        `${here} inlinePolicies[${i}]${shownName}`,
+        check,
+        args,
+        report,
+      );
+    }
+  });
 
 /**
  * Every resource whose properties carry an identity or bucket policy document. Trust policies
@@ -145,20 +201,30 @@ function ownPolicy(check: DocumentCheck) {
  * policies are left out too: their `Resource: "*"` means "this key".
  */
 export const documentAdapters: readonly DocumentAdapter[] = [
-  (check) => validateResourceOfType(aws.iam.Policy, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.iam.RolePolicy, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.iam.UserPolicy, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.iam.GroupPolicy, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.s3.BucketPolicy, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.s3.Bucket, ownPolicy(check)),
-  (check) => validateResourceOfType(aws.s3.BucketV2, ownPolicy(check)),
-  (check) =>
-    validateResourceOfType(aws.iam.Role, (role, args, report) =>
-      (role.inlinePolicies ?? []).forEach((inline, i) => {
-        if (!inline.policy) return;
-        const name = inline.name ? ` ("${inline.name}")` : "";
-        const where = `${describeResource(args.type, args.name)} inlinePolicies[${i}]${name}`;
-        check(parsePolicyDocument(inline.policy, where), report, args);
-      }),
-    ),
+  documentProperty(aws.iam.Policy),
+  documentProperty(aws.iam.RolePolicy),
+  documentProperty(aws.iam.UserPolicy),
+  documentProperty(aws.iam.GroupPolicy),
+  documentProperty(aws.s3.BucketPolicy),
+  documentProperty(aws.s3.Bucket),
+  documentProperty(aws.s3.BucketV2),
+  roleInlinePolicies,
+];
+
+/**
+ * Every resource policy, where `Principal` says who may act on the resource: buckets, ECR
+ * repositories, SQS queues, SNS topics and KMS keys.
+ */
+export const resourcePolicyAdapters: readonly DocumentAdapter[] = [
+  documentProperty(aws.s3.BucketPolicy),
+  documentProperty(aws.s3.Bucket),
+  documentProperty(aws.s3.BucketV2),
+  documentProperty(aws.ecr.RepositoryPolicy),
+  documentProperty(aws.ecr.RegistryPolicy),
+  documentProperty(aws.sqs.QueuePolicy),
+  documentProperty(aws.sqs.Queue),
+  documentProperty(aws.sns.TopicPolicy, "policy"),
+  documentProperty(aws.sns.Topic),
+  documentProperty(aws.kms.Key),
+  documentProperty(aws.kms.KeyPolicy),
 ];

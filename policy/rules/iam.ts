@@ -4,7 +4,6 @@ import {
   ResourceValidation,
   ResourceValidationArgs,
   ResourceValidationPolicy,
-  validateResourceOfType,
 } from "@pulumi/policy";
 import {
   actionMatches,
@@ -16,6 +15,9 @@ import {
   isWildcard,
   ParsedDocument,
 } from "./documents";
+import { entries, isUnknown, ofType, Props } from "./read";
+import { reportNotKnown } from "./unknown";
+import { isUnscopableAction, unscopableMatches } from "./unscoped";
 import { describeResource, quotedList } from "./where";
 
 function reportWildcardActions(document: ParsedDocument, report: ReportViolation): void {
@@ -61,9 +63,17 @@ export const swarmNoWildcardIamActions: ResourceValidationPolicy = {
 
 function writeActions(statement: AllowStatement): string | undefined {
   if (statement.notActions !== undefined) return "every action outside its NotAction list";
-  const writes = (statement.actions ?? []).filter((a) => !isReadOnlyAction(a));
+  // Actions with no resource type can only be granted on "*" (see unscoped.ts).
+  const writes = (statement.actions ?? []).filter(
+    (a) => !isReadOnlyAction(a) && !isUnscopableAction(a),
+  );
   if (writes.length === 0) return undefined;
-  return `write action${writes.length > 1 ? "s" : ""} ${quotedList(writes)}`;
+  const unscopable = writes.flatMap(unscopableMatches);
+  const hint =
+    unscopable.length === 0
+      ? ""
+      : ` (of these, only ${quotedList(unscopable)} must use "*": list them by name instead of the wildcard)`;
+  return `write action${writes.length > 1 ? "s" : ""} ${quotedList(writes)}${hint}`;
 }
 
 function reportWritesOnAllResources(document: ParsedDocument, report: ReportViolation): void {
@@ -82,7 +92,9 @@ export const swarmNoWriteActionsOnAllResources: ResourceValidationPolicy = {
   name: "swarm-no-write-actions-on-all-resources",
   description:
     "Forbids Allow statements that grant any action other than Describe*, List* or Get* on " +
-    'Resource "*" (or through NotResource).',
+    'Resource "*" (or through NotResource). Actions AWS accepts only on "*" (ssmmessages, ' +
+    "cloudwatch:PutMetricData, xray:PutTraceSegments, ecr:GetAuthorizationToken, …; the table " +
+    "in policy/rules/unscoped.ts cites AWS's Service Authorization Reference) pass when named.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps: "Set Resource to the ARNs (bucket, bucket/*, role ...) the actions act on.",
@@ -135,59 +147,75 @@ const ADMIN_POLICIES: Record<string, string> = {
 /** `arn:<partition>:iam::aws:policy[/path]/<name>`; partitions: aws, aws-cn, aws-us-gov, ... */
 const AWS_MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::aws:policy\/(?:[^/]+\/)*([^/]+)$/;
 
-function reportAdminPolicy(arn: unknown, where: string, report: ReportViolation): void {
-  if (typeof arn !== "string") return;
-  const name = AWS_MANAGED_POLICY_ARN.exec(arn)?.[1];
+/** The name of an AWS managed policy ARN, or undefined for any other value. */
+export function awsManagedPolicyName(arn: unknown): string | undefined {
+  return typeof arn === "string" ? AWS_MANAGED_POLICY_ARN.exec(arn)?.[1] : undefined;
+}
+
+/** One managed-policy ARN a resource attaches, with where it was written. */
+type AttachedArn = (
+  arn: string,
+  where: string,
+  report: ReportViolation,
+  args: ResourceValidationArgs,
+) => void;
+
+function here(args: ResourceValidationArgs): string {
+  return describeResource(args.type, args.name);
+}
+
+function eachArn(
+  check: AttachedArn,
+  value: unknown,
+  where: string,
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) {
+  if (isUnknown(value)) {
+    reportNotKnown(report, where, "which managed policy it attaches");
+    return;
+  }
+  if (typeof value === "string") check(value, where, report, args);
+}
+
+function eachListedArn(check: AttachedArn, property: string) {
+  return (props: Props, args: ResourceValidationArgs, report: ReportViolation) => {
+    const list = props[property];
+    if (isUnknown(list)) {
+      reportNotKnown(report, `${here(args)} ${property}`, "which managed policies it attaches");
+      return;
+    }
+    for (const { item, i } of entries(Array.isArray(list) ? list : [])) {
+      eachArn(check, item, `${here(args)} ${property}[${i}]`, args, report);
+    }
+  };
+}
+
+/** Every way to attach a managed policy to a role, user or group. */
+function attachmentValidations(check: AttachedArn): ResourceValidation[] {
+  const single = (props: Props, args: ResourceValidationArgs, report: ReportViolation) =>
+    eachArn(check, props.policyArn, here(args), args, report);
+  return [
+    ofType(aws.iam.RolePolicyAttachment, single),
+    ofType(aws.iam.UserPolicyAttachment, single),
+    ofType(aws.iam.GroupPolicyAttachment, single),
+    ofType(aws.iam.PolicyAttachment, single),
+    ofType(aws.iam.Role, eachListedArn(check, "managedPolicyArns")),
+    ofType(aws.iam.RolePolicyAttachmentsExclusive, eachListedArn(check, "policyArns")),
+    ofType(aws.iam.UserPolicyAttachmentsExclusive, eachListedArn(check, "policyArns")),
+    ofType(aws.iam.GroupPolicyAttachmentsExclusive, eachListedArn(check, "policyArns")),
+  ];
+}
+
+const reportAdminPolicy: AttachedArn = (arn, where, report) => {
+  const name = awsManagedPolicyName(arn);
   if (name === undefined || !(name in ADMIN_POLICIES)) return;
   report(
     `${where} attaches the AWS managed policy ${name} (${arn}), which grants ` +
       `${ADMIN_POLICIES[name]}; attach a customer-managed policy with only the actions and ` +
       `resources the workload needs.`,
   );
-}
-
-function here(args: ResourceValidationArgs): string {
-  return describeResource(args.type, args.name);
-}
-
-function reportEachArn(
-  arns: readonly string[] | undefined,
-  property: string,
-  args: ResourceValidationArgs,
-  report: ReportViolation,
-): void {
-  (arns ?? []).forEach((arn, i) =>
-    reportAdminPolicy(arn, `${here(args)} ${property}[${i}]`, report),
-  );
-}
-
-/** Every way to attach a managed policy to a role, user or group. */
-const attachmentValidations: ResourceValidation[] = [
-  validateResourceOfType(aws.iam.RolePolicyAttachment, (a, args, report) =>
-    reportAdminPolicy(a.policyArn, here(args), report),
-  ),
-  validateResourceOfType(aws.iam.UserPolicyAttachment, (a, args, report) =>
-    reportAdminPolicy(a.policyArn, here(args), report),
-  ),
-  validateResourceOfType(aws.iam.GroupPolicyAttachment, (a, args, report) =>
-    reportAdminPolicy(a.policyArn, here(args), report),
-  ),
-  validateResourceOfType(aws.iam.PolicyAttachment, (a, args, report) =>
-    reportAdminPolicy(a.policyArn, here(args), report),
-  ),
-  validateResourceOfType(aws.iam.Role, (role, args, report) =>
-    reportEachArn(role.managedPolicyArns, "managedPolicyArns", args, report),
-  ),
-  validateResourceOfType(aws.iam.RolePolicyAttachmentsExclusive, (a, args, report) =>
-    reportEachArn(a.policyArns, "policyArns", args, report),
-  ),
-  validateResourceOfType(aws.iam.UserPolicyAttachmentsExclusive, (a, args, report) =>
-    reportEachArn(a.policyArns, "policyArns", args, report),
-  ),
-  validateResourceOfType(aws.iam.GroupPolicyAttachmentsExclusive, (a, args, report) =>
-    reportEachArn(a.policyArns, "policyArns", args, report),
-  ),
-];
+};
 
 export const swarmNoAdminManagedPolicies: ResourceValidationPolicy = {
   name: "swarm-no-admin-managed-policies",
@@ -197,7 +225,50 @@ export const swarmNoAdminManagedPolicies: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps: "Write a customer-managed policy with the actions and resources needed.",
-  validateResource: attachmentValidations,
+  validateResource: attachmentValidations(reportAdminPolicy),
+};
+
+/** Policy config of {@link swarmNoFullAccessManagedPolicies}. */
+export interface FullAccessPolicyConfig {
+  /** AWS managed *FullAccess policy names allowed anyway, e.g. ["CloudWatchAgentServerPolicy"]. */
+  allowedManagedPolicies?: string[];
+}
+
+const reportFullAccessPolicy: AttachedArn = (arn, where, report, args) => {
+  const name = awsManagedPolicyName(arn);
+  // IAMFullAccess is an administrator policy and reported by swarm-no-admin-managed-policies.
+  if (name === undefined || !/FullAccess/i.test(name) || name in ADMIN_POLICIES) return;
+  const allowed = args.getConfig<FullAccessPolicyConfig>().allowedManagedPolicies;
+  if (Array.isArray(allowed) && allowed.includes(name)) return;
+  report(
+    `${where} attaches the AWS managed policy ${name} (${arn}), which grants every action of ` +
+      `its service on every resource; attach a customer-managed policy with the actions and ` +
+      `resource ARNs the workload needs, or list "${name}" in this rule's ` +
+      `allowedManagedPolicies config if it is a deliberate exception.`,
+  );
+};
+
+export const swarmNoFullAccessManagedPolicies: ResourceValidationPolicy = {
+  name: "swarm-no-full-access-managed-policies",
+  description:
+    "Forbids attaching AWS managed *FullAccess policies (AmazonEC2FullAccess, " +
+    "AmazonS3FullAccess, AmazonECS_FullAccess, …) to roles, users or groups, unless listed in " +
+    "the allowedManagedPolicies config; the same rights written inline fail the wildcard rules.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    "Write a customer-managed policy with the exact actions and resource ARNs, or list the " +
+    "policy name in allowedManagedPolicies.",
+  configSchema: {
+    properties: {
+      allowedManagedPolicies: {
+        type: "array",
+        items: { type: "string" },
+        description: 'AWS managed policy names allowed anyway, e.g. ["AmazonSSMFullAccess"].',
+      },
+    },
+  },
+  validateResource: attachmentValidations(reportFullAccessPolicy),
 };
 
 export const swarmNoIamAccessKeys: ResourceValidationPolicy = {
@@ -208,7 +279,7 @@ export const swarmNoIamAccessKeys: ResourceValidationPolicy = {
   remediationSteps:
     "Use an IAM role: an instance profile on EC2, OIDC federation in CI, IAM Identity Center " +
     "for people.",
-  validateResource: validateResourceOfType(aws.iam.AccessKey, (key, args, report) => {
+  validateResource: ofType(aws.iam.AccessKey, (key, args, report) => {
     const user = typeof key.user === "string" ? ` for user "${key.user}"` : "";
     report(
       `${here(args)}${user} creates a long-lived static credential; remove it and use an IAM ` +

@@ -1,17 +1,14 @@
 import * as aws from "@pulumi/aws";
-import {
-  ReportViolation,
-  ResourceValidation,
-  ResourceValidationArgs,
-  validateResourceOfType,
-} from "@pulumi/policy";
-import { readKnown, UNKNOWN } from "./unknown";
+import { ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { entries, field, flag, int, isUnknown, ofType, Props, strings, text } from "./read";
+import { reportNotKnown } from "./unknown";
 import { describeResource } from "./where";
 
 /**
- * One ingress permission, whichever of the three ways AWS offers it was written in: an inline
- * `ingress` block of aws.ec2.SecurityGroup, an aws.ec2.SecurityGroupRule of type "ingress", or an
- * aws.vpc.SecurityGroupIngressRule. Port rules are written once against this shape; the adapters
+ * One ingress permission, whichever way AWS offers it was written in: an inline `ingress` block
+ * of aws.ec2.SecurityGroup or aws.ec2.DefaultSecurityGroup, an aws.ec2.SecurityGroupRule of type
+ * "ingress", an aws.vpc.SecurityGroupIngressRule, or the SSH access AWS opens for an
+ * aws.eks.NodeGroup's remoteAccess. Port rules are written once against this shape; the adapters
  * below translate each resource type into it.
  */
 export interface Ingress {
@@ -26,10 +23,15 @@ export interface Ingress {
   toPort: number;
   /** Everything the rule admits traffic from; empty means it admits nothing. */
   sources: IngressSource[];
+  /** Parts a preview does not know yet (`protocol`, `cidrBlocks[1]`), for the advisory. */
+  unknown: string[];
 }
 
-/** Protocols the port rules reason about; everything else (icmp, gre, ...) is "other". */
-export type TrafficProtocol = "tcp" | "udp" | "esp" | "all" | "other";
+/**
+ * Protocols the port rules reason about; everything else (icmp, gre, ...) is "other", and a
+ * protocol a preview does not know yet is "unknown".
+ */
+export type TrafficProtocol = "tcp" | "udp" | "esp" | "all" | "other" | "unknown";
 
 export type IngressSource =
   | { kind: "cidr"; cidr: string }
@@ -50,8 +52,12 @@ export type IngressAdapter = (check: IngressCheck) => ResourceValidation;
 const ALL_PORTS = { from: 0, to: 65535 };
 
 /** EC2 accepts names and IANA numbers; "-1" and "all" both mean every protocol. */
-export function normalizeProtocol(protocol: string | undefined): TrafficProtocol {
-  switch ((protocol ?? "").trim().toLowerCase()) {
+export function normalizeProtocol(protocol: string | number | undefined): TrafficProtocol {
+  switch (
+    String(protocol ?? "")
+      .trim()
+      .toLowerCase()
+  ) {
     case "-1":
     case "all":
       return "all";
@@ -69,127 +75,196 @@ export function normalizeProtocol(protocol: string | undefined): TrafficProtocol
   }
 }
 
-function ingress(
-  where: string,
-  protocol: string | undefined,
-  fromPort: number | undefined,
-  toPort: number | undefined,
-  sources: IngressSource[],
-): Ingress {
-  return {
-    where,
-    protocol: normalizeProtocol(protocol),
-    rawProtocol: protocol ?? "",
-    fromPort: fromPort ?? ALL_PORTS.from,
-    toPort: toPort ?? ALL_PORTS.to,
-    sources,
-  };
-}
-
 /** Shown for a security group or prefix list ID that a preview does not know yet. */
 export const ID_AFTER_APPLY = "(ID known after apply)";
 
-function cidrs(blocks: readonly string[] | undefined): IngressSource[] {
-  return (blocks ?? []).map((cidr) => ({ kind: "cidr", cidr }));
+/** Builds an Ingress from snapshotted values, noting which of them are unknown. */
+class IngressBuilder {
+  private readonly sources: IngressSource[] = [];
+  private readonly unknown: string[] = [];
+
+  constructor(private readonly where: string) {}
+
+  /** CIDR blocks: a list (nulls skipped) or, for vpc rules, one string. */
+  cidrs(property: string, value: unknown): this {
+    if (isUnknown(value)) this.unknown.push(property);
+    else if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        if (isUnknown(v)) this.unknown.push(`${property}[${i}]`);
+        else if (typeof v === "string" && v.trim() !== "")
+          this.sources.push({ kind: "cidr", cidr: v });
+      });
+    } else if (typeof value === "string" && value.trim() !== "") {
+      this.sources.push({ kind: "cidr", cidr: value });
+    }
+    return this;
+  }
+
+  /**
+   * Security group or prefix list IDs. Whether a source is a group or a CIDR decides every port
+   * rule, its ID never does, so an ID that is unknown during a preview is no reason to stop.
+   */
+  ids(kind: "prefix-list" | "security-group", value: unknown): this {
+    if (isUnknown(value)) {
+      this.sources.push({ kind, id: ID_AFTER_APPLY });
+      return this;
+    }
+    for (const id of strings(value)) {
+      if (id === "") continue;
+      this.sources.push({ kind, id: isUnknown(id) ? ID_AFTER_APPLY : id });
+    }
+    return this;
+  }
+
+  self(value: unknown): this {
+    const self = flag(value);
+    if (self === true) this.sources.push({ kind: "self" });
+    // An unknown `self` can only add the group itself, which no port rule forbids.
+    return this;
+  }
+
+  build(protocolValue: unknown, fromValue: unknown, toValue: unknown): Ingress {
+    const raw =
+      text(protocolValue) ??
+      (typeof protocolValue === "number" ? String(protocolValue) : undefined);
+    const port = (value: unknown, name: string, fallback: number): number => {
+      const n = int(value);
+      if (isUnknown(n)) {
+        this.unknown.push(name);
+        return fallback;
+      }
+      return n ?? fallback;
+    };
+    if (isUnknown(raw)) this.unknown.push("protocol");
+    return {
+      where: this.where,
+      protocol: isUnknown(raw) ? "unknown" : normalizeProtocol(raw),
+      rawProtocol: isUnknown(raw) ? "(unknown)" : (raw ?? ""),
+      fromPort: port(fromValue, "fromPort", ALL_PORTS.from),
+      toPort: port(toValue, "toPort", ALL_PORTS.to),
+      sources: this.sources,
+      unknown: this.unknown,
+    };
+  }
 }
 
-/**
- * IDs of security groups or prefix lists. Whether a source is a group or a CIDR decides every
- * port rule, its ID never does, so an ID that is unknown during a preview is no reason to stop.
- */
-function ids(read: () => readonly string[] | undefined): (string | typeof UNKNOWN)[] {
-  const list = readKnown(read);
-  if (list === UNKNOWN) return [UNKNOWN];
-  if (list === undefined || list === null) return [];
-  const known = list;
-  return Array.from({ length: known.length }, (_, i) => readKnown(() => known[i]));
+/** Inline `ingress` blocks of a security group (own or the VPC's default one). */
+function inlineIngress(props: Props, args: ResourceValidationArgs): Ingress[] {
+  const here = describeResource(args.type, args.name);
+  const list = props.ingress;
+  if (isUnknown(list)) {
+    return [
+      {
+        ...new IngressBuilder(`${here} ingress`).build("-1", 0, 65535),
+        sources: [],
+        unknown: ["ingress"],
+      },
+    ];
+  }
+  return entries(list).flatMap(({ item, i }) => {
+    const where = `${here} ingress[${i}]`;
+    if (isUnknown(item)) {
+      return [
+        { ...new IngressBuilder(where).build("-1", 0, 65535), sources: [], unknown: ["the entry"] },
+      ];
+    }
+    if (item === null || typeof item !== "object") return [];
+    return [
+      new IngressBuilder(where)
+        .cidrs("cidrBlocks", field(item, "cidrBlocks"))
+        .cidrs("ipv6CidrBlocks", field(item, "ipv6CidrBlocks"))
+        .ids("prefix-list", field(item, "prefixListIds"))
+        .ids("security-group", field(item, "securityGroups"))
+        .self(field(item, "self"))
+        .build(field(item, "protocol"), field(item, "fromPort"), field(item, "toPort")),
+    ];
+  });
 }
 
-function shownId(id: string | typeof UNKNOWN): string {
-  return id === UNKNOWN ? ID_AFTER_APPLY : id;
-}
-
-function prefixLists(read: () => readonly string[] | undefined): IngressSource[] {
-  return ids(read).map((id) => ({ kind: "prefix-list", id: shownId(id) }));
-}
-
-function groups(read: () => readonly string[] | undefined): IngressSource[] {
-  return ids(read).map((id) => ({ kind: "security-group", id: shownId(id) }));
-}
-
-/** A single optional ID property, as a list of zero or one IDs. */
-function oneId(read: () => string | undefined): () => readonly string[] | undefined {
-  return () => {
-    const id = read();
-    return id === undefined || id === null || id === "" ? [] : [id];
-  };
-}
-
-function optional<T>(value: T | undefined, make: (v: T) => IngressSource): IngressSource[] {
-  return value === undefined || value === null || value === "" ? [] : [make(value)];
+function each(
+  check: IngressCheck,
+  rules: Ingress[],
+  args: ResourceValidationArgs,
+  report: ReportViolation,
+) {
+  for (const rule of rules) check(rule, report, args);
 }
 
 /** Inline `ingress` blocks of aws.ec2.SecurityGroup. */
 export const fromSecurityGroup: IngressAdapter = (check) =>
-  validateResourceOfType(aws.ec2.SecurityGroup, (sg, args, report) => {
-    (sg.ingress ?? []).forEach((rule, i) =>
-      check(
-        ingress(
-          `${describeResource(args.type, args.name)} ingress[${i}]`,
-          rule.protocol,
-          rule.fromPort,
-          rule.toPort,
-          [
-            ...cidrs(rule.cidrBlocks),
-            ...cidrs(rule.ipv6CidrBlocks),
-            ...prefixLists(() => rule.prefixListIds),
-            ...groups(() => rule.securityGroups),
-            ...(rule.self ? [{ kind: "self" } as const] : []),
-          ],
-        ),
-        report,
-        args,
-      ),
-    );
-  });
+  ofType(aws.ec2.SecurityGroup, (props, args, report) =>
+    each(check, inlineIngress(props, args), args, report),
+  );
+
+/** Inline `ingress` blocks of aws.ec2.DefaultSecurityGroup, which adopts the VPC's default group. */
+export const fromDefaultSecurityGroup: IngressAdapter = (check) =>
+  ofType(aws.ec2.DefaultSecurityGroup, (props, args, report) =>
+    each(check, inlineIngress(props, args), args, report),
+  );
 
 /** aws.ec2.SecurityGroupRule; egress rules are skipped. */
 export const fromSecurityGroupRule: IngressAdapter = (check) =>
-  validateResourceOfType(aws.ec2.SecurityGroupRule, (rule, args, report) => {
-    if (rule.type !== "ingress") return;
-    check(
-      ingress(describeResource(args.type, args.name), rule.protocol, rule.fromPort, rule.toPort, [
-        ...cidrs(rule.cidrBlocks),
-        ...cidrs(rule.ipv6CidrBlocks),
-        ...prefixLists(() => rule.prefixListIds),
-        ...groups(oneId(() => rule.sourceSecurityGroupId)),
-        ...(rule.self ? [{ kind: "self" } as const] : []),
-      ]),
-      report,
-      args,
-    );
+  ofType(aws.ec2.SecurityGroupRule, (rule, args, report) => {
+    const type = text(rule.type);
+    const where = describeResource(args.type, args.name);
+    if (isUnknown(type)) {
+      reportNotKnown(report, `${where} type`, "whether it is an ingress rule");
+      return;
+    }
+    if (type !== "ingress") return;
+    const ingress = new IngressBuilder(where)
+      .cidrs("cidrBlocks", rule.cidrBlocks)
+      .cidrs("ipv6CidrBlocks", rule.ipv6CidrBlocks)
+      .ids("prefix-list", rule.prefixListIds)
+      .ids("security-group", rule.sourceSecurityGroupId)
+      .self(rule.self)
+      .build(rule.protocol, rule.fromPort, rule.toPort);
+    check(ingress, report, args);
   });
 
 /** aws.vpc.SecurityGroupIngressRule: one source per rule, ports optional for protocol -1. */
 export const fromVpcIngressRule: IngressAdapter = (check) =>
-  validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, args, report) => {
-    check(
-      ingress(describeResource(args.type, args.name), rule.ipProtocol, rule.fromPort, rule.toPort, [
-        ...optional(rule.cidrIpv4, (cidr) => ({ kind: "cidr", cidr })),
-        ...optional(rule.cidrIpv6, (cidr) => ({ kind: "cidr", cidr })),
-        ...prefixLists(oneId(() => rule.prefixListId)),
-        ...groups(oneId(() => rule.referencedSecurityGroupId)),
-      ]),
-      report,
-      args,
+  ofType(aws.vpc.SecurityGroupIngressRule, (rule, args, report) => {
+    const ingress = new IngressBuilder(describeResource(args.type, args.name))
+      .cidrs("cidrIpv4", rule.cidrIpv4)
+      .cidrs("cidrIpv6", rule.cidrIpv6)
+      .ids("prefix-list", rule.prefixListId)
+      .ids("security-group", rule.referencedSecurityGroupId)
+      .build(rule.ipProtocol, rule.fromPort, rule.toPort);
+    check(ingress, report, args);
+  });
+
+/**
+ * aws.eks.NodeGroup remoteAccess: with an ec2SshKey and no sourceSecurityGroupIds, EKS opens port
+ * 22 (3389 on Windows) of the nodes to 0.0.0.0/0 (remoteAccess in the EKS CreateNodegroup API:
+ * https://docs.aws.amazon.com/eks/latest/APIReference/API_RemoteAccessConfig.html).
+ */
+export const fromEksNodeGroup: IngressAdapter = (check) =>
+  ofType(aws.eks.NodeGroup, (props, args, report) => {
+    const access = props.remoteAccess;
+    const where = `${describeResource(args.type, args.name)} remoteAccess`;
+    if (isUnknown(access)) {
+      reportNotKnown(report, where, "the SSH access EKS opens");
+      return;
+    }
+    const key = text(field(access, "ec2SshKey"));
+    const groups = field(access, "sourceSecurityGroupIds");
+    if (key === undefined || key === "") return;
+    const builder = new IngressBuilder(
+      `${where} (ec2SshKey set${strings(groups).length === 0 ? ", no sourceSecurityGroupIds, so EKS opens SSH to the internet" : ""})`,
     );
+    if (strings(groups).length === 0 && !isUnknown(groups)) builder.cidrs("", "0.0.0.0/0");
+    else builder.ids("security-group", groups);
+    check(builder.build("tcp", 22, 22), report, args);
   });
 
 /** Every way AWS lets a program write an ingress permission. */
 export const ingressAdapters: readonly IngressAdapter[] = [
   fromSecurityGroup,
+  fromDefaultSecurityGroup,
   fromSecurityGroupRule,
   fromVpcIngressRule,
+  fromEksNodeGroup,
 ];
 
 /** Whether the permission admits `port` over tcp or udp (or every protocol). */
@@ -202,6 +277,23 @@ export function reachesPort(
   return protocols.includes(rule.protocol) && rule.fromPort <= port && port <= rule.toPort;
 }
 
+/**
+ * Whether a rule that has unknown parts might, once known, admit one of `ports`: its protocol is
+ * unknown, or a port bound is, or a source is and the known protocol and ports already reach.
+ */
+export function mightReach(rule: Ingress, ports: readonly number[]): boolean {
+  if (rule.unknown.length === 0) return false;
+  if (rule.protocol === "unknown" || rule.unknown.some((u) => u === "fromPort" || u === "toPort")) {
+    return true;
+  }
+  return ports.some((p) => reachesPort(rule, p));
+}
+
+/** The advisory for an ingress rule that a preview cannot check yet. */
+export function reportUnknownIngress(rule: Ingress, report: ReportViolation, what: string): void {
+  reportNotKnown(report, `${rule.where} ${rule.unknown.join(", ")}`, what);
+}
+
 /** `22/tcp`, `0-65535/tcp`, `all traffic (protocol -1)`, `ESP (protocol 50)`. */
 export function describeTraffic(rule: Ingress): string {
   switch (rule.protocol) {
@@ -211,6 +303,8 @@ export function describeTraffic(rule: Ingress): string {
       return `ESP (protocol ${rule.rawProtocol})`;
     case "other":
       return `protocol ${rule.rawProtocol || "(unset)"}`;
+    case "unknown":
+      return "traffic of a protocol not known yet";
     default: {
       const ports =
         rule.fromPort === rule.toPort ? `${rule.fromPort}` : `${rule.fromPort}-${rule.toPort}`;

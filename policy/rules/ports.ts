@@ -14,8 +14,10 @@ import {
   ingressAdapters,
   IngressSource,
   isWorldCidr,
+  mightReach,
   normalizeProtocol,
   reachesPort,
+  reportUnknownIngress,
 } from "./ingress";
 import { portList } from "./where";
 
@@ -68,20 +70,57 @@ export const swarmNoSshFromWorldOrUnlistedCidrs: ResourceValidationPolicy = {
       },
     },
   },
-  validateResource: ingressAdapters.map((adapt) => adapt(reportSsh)),
+  validateResource: ingressAdapters.map((adapt) =>
+    adapt((rule, report, args) => {
+      reportSsh(withoutWorldOpenOwnedSources(rule), report, args);
+      if (mightReach(rule, [SSH_PORT])) reportUnknownIngress(rule, report, "SSH exposure");
+    }),
+  ),
 };
 
 /** Docker API and Swarm ports; SSH has its own rule so its allow-list can be configured. */
 const WORLD_CLOSED_PORTS = NEVER_WORLD_OPEN_PORTS.filter((p) => p !== SSH_PORT);
 
+/**
+ * One rule, one finding: a /0 source on a permission that reaches a Docker API or Swarm port is
+ * reported once, by swarm-no-world-open-docker-or-swarm-ports, with everything it opens (SSH and
+ * ESP included). The SSH, Docker API and CIDR-to-Swarm rules leave such sources to it.
+ */
+function ownsWorldSources(rule: Ingress): boolean {
+  return WORLD_CLOSED_PORTS.some((p) => reachesPort(rule, p));
+}
+
+function isOwnedWorldSource(rule: Ingress, source: IngressSource): boolean {
+  return source.kind === "cidr" && isWorldCidr(source.cidr) && ownsWorldSources(rule);
+}
+
+/** The permission as the other port rules see it: without the sources reported as world-open. */
+function withoutWorldOpenOwnedSources(rule: Ingress): Ingress {
+  return { ...rule, sources: rule.sources.filter((s) => !isOwnedWorldSource(rule, s)) };
+}
+
+/** `SSH 22, Docker API 2375, 2376, Swarm 2377/tcp, ..., ESP (protocol 50)`: all it opens. */
+function describeExposure(rule: Ingress): string {
+  const parts: string[] = [];
+  if (reachesPort(rule, SSH_PORT)) parts.push(`SSH ${SSH_PORT}`);
+  const docker = DOCKER_API_PORTS.filter((p) => reachesPort(rule, p));
+  if (docker.length > 0) parts.push(`the Docker API ${docker.join(", ")}`);
+  const swarm = SWARM_PORTS.filter((p) => reachesSwarmPort(rule, p)).map(describeSwarmPort);
+  if (swarm.length > 0) parts.push(`Swarm ${swarm.join(", ")}`);
+  const what = parts.join("; ");
+  return rule.protocol === "all" ? `every port and protocol, including ${what}` : what;
+}
+
 function reportWorldOpen(rule: Ingress, report: ReportViolation): void {
-  const exposed = WORLD_CLOSED_PORTS.filter((p) => reachesPort(rule, p)).sort((a, b) => a - b);
-  if (exposed.length === 0) return;
+  if (mightReach(rule, WORLD_CLOSED_PORTS)) {
+    reportUnknownIngress(rule, report, "Docker API and Swarm port exposure");
+  }
+  if (!ownsWorldSources(rule)) return;
   for (const cidr of cidrSources(rule).filter(isWorldCidr)) {
     report(
       `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, the whole internet, exposing ` +
-        `${portList(exposed)}; remove ${cidr} and allow only the CIDRs or security groups that ` +
-        `need access.`,
+        `${describeExposure(rule)}; remove ${cidr} and allow only the CIDRs or security groups ` +
+        `that need access.`,
     );
   }
 }
@@ -102,7 +141,7 @@ export const swarmNoWorldOpenDockerOrSwarmPorts: ResourceValidationPolicy = {
 function reportDockerApi(rule: Ingress, report: ReportViolation): void {
   const exposed = DOCKER_API_PORTS.filter((p) => reachesPort(rule, p));
   if (exposed.length === 0) return;
-  for (const source of rule.sources) {
+  for (const source of withoutWorldOpenOwnedSources(rule).sources) {
     report(
       `${rule.where} allows ${describeTraffic(rule)} from ${describeSource(source)}, exposing the ` +
         `Docker API (${portList(exposed)}), which is root on the host; remove this access and ` +
@@ -141,7 +180,7 @@ function isAddressSource(source: IngressSource): boolean {
 function reportCidrToSwarmPorts(rule: Ingress, report: ReportViolation): void {
   const exposed = SWARM_PORTS.filter((p) => reachesSwarmPort(rule, p)).map(describeSwarmPort);
   if (exposed.length === 0) return;
-  for (const source of rule.sources.filter(isAddressSource)) {
+  for (const source of withoutWorldOpenOwnedSources(rule).sources.filter(isAddressSource)) {
     report(
       `${rule.where} allows ${describeTraffic(rule)} from ${describeSource(source)}, exposing ` +
         `Swarm ${exposed.join(", ")}; allow Swarm traffic only from the cluster's security group ` +

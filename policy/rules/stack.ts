@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { field, isRecord } from "./read";
+import { snapshot } from "./unknown";
 import { ALLOWED_MANAGER_COUNTS, SWARM_CLUSTER_TAG, SWARM_ROLE_TAG } from "../../components/ports";
 
 const MANAGER = "manager";
 
 function tagsOf(resource: PolicyResource): Record<string, unknown> {
-  const tags: unknown = resource.props.tags;
-  return typeof tags === "object" && tags !== null ? { ...tags } : {};
+  const tags = field(snapshot(resource.props), "tags");
+  return isRecord(tags) ? tags : {};
 }
 
 /** Manager instances grouped by their cluster tag ("" when untagged), in stack order. */
@@ -28,9 +30,10 @@ const most = Math.max(...ALLOWED_MANAGER_COUNTS);
 export const swarmNoEvenOrOversizedManagerQuorum: StackValidationPolicy = {
   name: "swarm-no-even-or-oversized-manager-quorum",
   description:
-    `Forbids a Swarm whose manager count is even or above ${most}: aws.ec2.Instance resources ` +
-    `tagged ${SWARM_ROLE_TAG}=${MANAGER} are counted per ${SWARM_CLUSTER_TAG} tag and must ` +
-    `number ${allowed}.`,
+    `For clusters built by aws-swarm's components only: forbids a Swarm whose manager count is ` +
+    `even or above ${most}. It counts aws.ec2.Instance resources tagged ` +
+    `${SWARM_ROLE_TAG}=${MANAGER} per ${SWARM_CLUSTER_TAG} tag, as those components tag them, ` +
+    `and must find ${allowed}; other programs' managers carry no such tag and are not counted.`,
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:

@@ -7,7 +7,20 @@ const LABELS: Record<string, string> = {
   "aws:ec2/securityGroup:SecurityGroup": "security group",
   "aws:ec2/securityGroupRule:SecurityGroupRule": "security group rule",
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress rule",
+  "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "default security group",
+  "aws:eks/nodeGroup:NodeGroup": "EKS node group",
   "aws:ec2/instance:Instance": "instance",
+  "aws:ec2/spotInstanceRequest:SpotInstanceRequest": "spot instance request",
+  "aws:ec2/launchConfiguration:LaunchConfiguration": "launch configuration",
+  "aws:autoscaling/group:Group": "auto scaling group",
+  "aws:ecr/repositoryPolicy:RepositoryPolicy": "ECR repository policy",
+  "aws:ecr/registryPolicy:RegistryPolicy": "ECR registry policy",
+  "aws:sqs/queue:Queue": "SQS queue",
+  "aws:sqs/queuePolicy:QueuePolicy": "SQS queue policy",
+  "aws:sns/topic:Topic": "SNS topic",
+  "aws:sns/topicPolicy:TopicPolicy": "SNS topic policy",
+  "aws:kms/key:Key": "KMS key",
+  "aws:kms/keyPolicy:KeyPolicy": "KMS key policy",
   "aws:ec2/launchTemplate:LaunchTemplate": "launch template",
   "aws:ebs/volume:Volume": "EBS volume",
   "aws:iam/policy:Policy": "IAM policy",
@@ -41,10 +54,16 @@ export function describeResource(type: string, name: string): string {
   return `${LABELS[type] ?? type} "${name}"`;
 }
 
-/** A value as a message shows it: `unset`, `false`, `"optional"`. */
+/**
+ * A value as a message shows it: `unset`, `false`, `"optional"`, `a list`. Never throws, whatever
+ * the program put there (a list holding a preview's unknown cannot even be turned into a string).
+ */
 export function shown(value: unknown): string {
   if (value === undefined || value === null) return "unset";
-  return typeof value === "string" ? `"${value}"` : String(value);
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "symbol") return "not known until apply";
+  return Array.isArray(value) ? "a list" : "an object";
 }
 
 /** `port 22` or `ports 2375, 2376`. */

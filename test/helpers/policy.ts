@@ -211,9 +211,13 @@ export function stackArgs(
   };
 }
 
+/** Marks a violation a rule reported as advisory (the object form of reportViolation). */
+export const ADVISORY = "[advisory] ";
+
 /**
  * Runs one rule the way the policy server does (every validation function in order, a
- * notApplicable counting as no finding) and returns every violation message, in report order.
+ * notApplicable counting as no finding) and returns every violation message, in report order;
+ * a violation the rule reported as advisory is prefixed with ADVISORY.
  */
 export async function runPolicy(
   policy: ResourceValidationPolicy,
@@ -227,13 +231,23 @@ export async function runPolicy(
   policy: ResourceValidationPolicy | StackValidationPolicy,
   args: ResourceValidationArgs | StackValidationArgs,
 ): Promise<string[]> {
-  return (await runWithUrns(policy, args)).map((v) => v.message);
+  return (await runWithUrns(policy, args)).map((v) =>
+    v.advisory ? `${ADVISORY}${v.message}` : v.message,
+  );
 }
 
 /** One reportViolation call: the message and, for a stack policy, the resource it names. */
 export interface Reported {
   message: string;
   urn?: string;
+  /** The rule reported it as advisory, whatever the rule's own level. */
+  advisory?: true;
+}
+
+function isViolationObject(
+  value: unknown,
+): value is { message: string; urn?: string; enforcementLevel?: string } {
+  return isRecord(value) && typeof value.message === "string";
 }
 
 /** Like runPolicy, but keeps the URN each violation was reported against. */
@@ -242,7 +256,17 @@ export async function runWithUrns(
   args: ResourceValidationArgs | StackValidationArgs,
 ): Promise<Reported[]> {
   const reported: Reported[] = [];
-  const report: ReportViolation = (message, urn) => {
+  // The server also accepts `{ message, urn, enforcementLevel }` (see policy/rules/unknown.ts).
+  const report: ReportViolation = (message: unknown, urn?: string) => {
+    if (isViolationObject(message)) {
+      reported.push({
+        message: message.message,
+        ...(message.urn === undefined ? {} : { urn: message.urn }),
+        ...(message.enforcementLevel === "advisory" ? { advisory: true as const } : {}),
+      });
+      return;
+    }
+    if (typeof message !== "string") throw new Error(`reportViolation got ${typeof message}`);
     reported.push(urn === undefined ? { message } : { message, urn });
   };
   const skipNotApplicable = async (run: () => Promise<void> | void) => {
@@ -284,6 +308,8 @@ export interface PackViolation {
   message: string;
   /** Logical name of the resource; "" for a violation against the whole stack. */
   resource: string;
+  /** Reported as advisory by the rule itself. */
+  advisory?: true;
 }
 
 export interface PackRunOptions {
@@ -312,18 +338,22 @@ export async function runPack(
       );
       for (const v of await runWithUrns(policy, stackArgs(resources, { config }))) {
         const resource = v.urn === undefined ? "" : (nameByUrn.get(v.urn) ?? v.urn);
-        violations.push({ policy: policy.name, message: v.message, resource });
+        violations.push({ policy: policy.name, message: v.message, resource, ...level(v) });
       }
       continue;
     }
     for (const r of custom) {
       const args = untypedResourceArgs(r.type, propsOf(r), { name: r.name, config });
       for (const v of await runWithUrns(policy, args)) {
-        violations.push({ policy: policy.name, message: v.message, resource: r.name });
+        violations.push({ policy: policy.name, message: v.message, resource: r.name, ...level(v) });
       }
     }
   }
   return violations;
+}
+
+function level(v: Reported): { advisory?: true } {
+  return v.advisory ? { advisory: true } : {};
 }
 
 function propsOf(r: pulumi.runtime.MockResourceArgs): Record<string, unknown> {

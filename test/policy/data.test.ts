@@ -10,6 +10,7 @@ import {
   swarmNoUnencryptedS3Buckets,
 } from "../../policy/rules/data";
 import {
+  ADVISORY,
   resourceArgs,
   runPolicy,
   runWithUrns,
@@ -89,8 +90,9 @@ describe("swarm-no-public-s3-buckets", () => {
     const logs = bucket();
     assert.deepStrictEqual(await runWithUrns(policy, stackArgs([logs])), [
       {
-        message: `S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock, so an ACL or bucket policy can make it public; add one for this bucket with ${ALL_FOUR} all true.`,
+        message: `S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock; AWS blocks public access on new buckets by default since April 2023, but an account or later change can undo that; add one for this bucket with ${ALL_FOUR} all true to keep it in code.`,
         urn: logs.urn,
+        advisory: true,
       },
     ]);
   });
@@ -113,7 +115,7 @@ describe("swarm-no-public-s3-buckets", () => {
     assert.deepStrictEqual(
       await runPolicy(policy, stackArgs([logs, data, blockFor(data, CLOSED)])),
       [
-        `S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock, so an ACL or bucket policy can make it public; add one for this bucket with ${ALL_FOUR} all true.`,
+        `${ADVISORY}S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock; AWS blocks public access on new buckets by default since April 2023, but an account or later change can undo that; add one for this bucket with ${ALL_FOUR} all true to keep it in code.`,
       ],
     );
   });
@@ -161,7 +163,7 @@ describe("swarm-no-public-s3-buckets", () => {
       { name: "legacy", outputs: { id: "legacy" } },
     );
     assert.deepStrictEqual(await runPolicy(policy, stackArgs([legacy])), [
-      `S3 bucket "legacy" has no aws.s3.BucketPublicAccessBlock, so an ACL or bucket policy can make it public; add one for this bucket with ${ALL_FOUR} all true.`,
+      `${ADVISORY}S3 bucket "legacy" has no aws.s3.BucketPublicAccessBlock; AWS blocks public access on new buckets by default since April 2023, but an account or later change can undo that; add one for this bucket with ${ALL_FOUR} all true to keep it in code.`,
     ]);
   });
 
@@ -194,7 +196,7 @@ describe("swarm-no-unencrypted-s3-buckets", () => {
   it("reports a bucket with no encryption configuration", async () => {
     const logs = bucket();
     assert.deepStrictEqual(await runPolicy(policy, stackArgs([logs, blockFor(logs, CLOSED)])), [
-      'S3 bucket "logs" has no aws.s3.BucketServerSideEncryptionConfiguration; add one for this bucket with applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms" or "AES256".',
+      `${ADVISORY}S3 bucket "logs" has no server-side encryption configuration; AWS encrypts new buckets with SSE-S3 by default since January 2023, so this is advisory; add an aws.s3.BucketServerSideEncryptionConfiguration to choose "aws:kms" or "AES256" in code.`,
     ]);
   });
 
@@ -266,7 +268,7 @@ describe("swarm-no-imdsv1", () => {
   it("reports an instance with no metadataOptions set", async () => {
     const args = resourceArgs(aws.ec2.Instance, { ami: "ami-1" }, { name: "node" });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `instance "node" metadataOptions.httpTokens is unset, ${TAIL}`,
+      `${ADVISORY}instance "node" metadataOptions.httpTokens is unset, so the AMI's default applies: IMDSv2-only for AMIs marked ImdsSupport v2.0 (every Amazon Linux 2023 AMI), IMDSv1 allowed for most others; set metadataOptions.httpTokens to "required" to be sure.`,
     ]);
   });
 
@@ -300,7 +302,7 @@ describe("swarm-no-imdsv1", () => {
   it("reports a launch template with no metadataOptions set", async () => {
     const args = resourceArgs(aws.ec2.LaunchTemplate, {}, { name: "lt" });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `launch template "lt" metadataOptions.httpTokens is unset, ${TAIL}`,
+      `${ADVISORY}launch template "lt" metadataOptions.httpTokens is unset, so the AMI's default applies: IMDSv2-only for AMIs marked ImdsSupport v2.0 (every Amazon Linux 2023 AMI), IMDSv1 allowed for most others; set metadataOptions.httpTokens to "required" to be sure.`,
     ]);
   });
 });

@@ -67,23 +67,34 @@ function levelName(level: number): string {
   return entry ? entry[0].toLowerCase() : String(level);
 }
 
-/** `policy [level]: message`, the message without the description line the server prepends. */
+/**
+ * `policy [level]: message`, the message without the description line the server prepends to a
+ * plain-string violation (a rule's own advisory comes as an object and has no such line).
+ */
 function diagnostics(response: AnalyzeResponse): string[] {
   return response
     .getDiagnosticsList()
     .map(
       (d) =>
-        `${d.getPolicyname()} [${levelName(d.getEnforcementlevel())}]: ${d.getMessage().split("\n").slice(1).join("\n")}`,
+        `${d.getPolicyname()} [${levelName(d.getEnforcementlevel())}]: ${withoutDescription(d.getMessage())}`,
     );
 }
 
-function instanceRequest(): AnalyzeRequest {
+function withoutDescription(message: string): string {
+  return message.includes("\n") ? message.split("\n").slice(1).join("\n") : message;
+}
+
+function instanceRequest(httpTokens: string | null = "optional"): AnalyzeRequest {
   const request = new AnalyzeRequest();
   request.setType("aws:ec2/instance:Instance");
   request.setName("web");
   request.setUrn("urn:pulumi:dev::demo::aws:ec2/instance:Instance::web");
   request.setProperties(
-    Struct.fromJavaScript({ ami: "ami-1", rootBlockDevice: { encrypted: true } }),
+    Struct.fromJavaScript({
+      ami: "ami-1",
+      rootBlockDevice: { encrypted: true },
+      ...(httpTokens === null ? {} : { metadataOptions: { httpTokens } }),
+    }),
   );
   request.setOptions(new AnalyzerResourceOptions());
   return request;
@@ -117,7 +128,7 @@ function policyConfig(level: number, properties: Record<string, unknown> = {}): 
 }
 
 const IMDS_MESSAGE =
-  'instance "web" metadataOptions.httpTokens is unset, which allows IMDSv1, so a request forgery on the host can read the instance role\'s credentials; set metadataOptions.httpTokens to "required".';
+  'instance "web" metadataOptions.httpTokens is "optional", which allows IMDSv1, so a request forgery on the host can read the instance role\'s credentials; set metadataOptions.httpTokens to "required".';
 
 describe("the policy pack served by @pulumi/policy", function () {
   // Type-checking the pack with ts-node on start-up takes a few seconds.
@@ -156,6 +167,8 @@ describe("the policy pack served by @pulumi/policy", function () {
         "swarm-no-write-actions-on-all-resources [mandatory]",
         "swarm-no-passrole-on-all-resources [mandatory]",
         "swarm-no-admin-managed-policies [mandatory]",
+        "swarm-no-full-access-managed-policies [mandatory]",
+        "swarm-no-public-resource-policies [mandatory]",
         "swarm-no-iam-access-keys [mandatory]",
         "swarm-no-public-s3-buckets [mandatory]",
         "swarm-no-unencrypted-s3-buckets [mandatory]",
@@ -173,6 +186,16 @@ describe("the policy pack served by @pulumi/policy", function () {
     assert.deepStrictEqual(
       diagnostics(await unary(client.analyze.bind(client), instanceRequest())),
       [`swarm-no-imdsv1 [mandatory]: ${IMDS_MESSAGE}`],
+    );
+  });
+
+  it("reports a setting AWS defaults safely as advisory inside a mandatory rule", async () => {
+    await configure({});
+    assert.deepStrictEqual(
+      diagnostics(await unary(client.analyze.bind(client), instanceRequest(null))),
+      [
+        `swarm-no-imdsv1 [advisory]: instance "web" metadataOptions.httpTokens is unset, so the AMI's default applies: IMDSv2-only for AMIs marked ImdsSupport v2.0 (every Amazon Linux 2023 AMI), IMDSv1 allowed for most others; set metadataOptions.httpTokens to "required" to be sure.`,
+      ],
     );
   });
 
@@ -217,8 +240,8 @@ describe("the policy pack served by @pulumi/policy", function () {
     const request = new AnalyzeStackRequest();
     request.setResourcesList([bucket]);
     assert.deepStrictEqual(diagnostics(await unary(client.analyzeStack.bind(client), request)), [
-      'swarm-no-public-s3-buckets [mandatory]: S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock, so an ACL or bucket policy can make it public; add one for this bucket with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true.',
-      'swarm-no-unencrypted-s3-buckets [mandatory]: S3 bucket "logs" has no aws.s3.BucketServerSideEncryptionConfiguration; add one for this bucket with applyServerSideEncryptionByDefault.sseAlgorithm "aws:kms" or "AES256".',
+      'swarm-no-public-s3-buckets [advisory]: S3 bucket "logs" has no aws.s3.BucketPublicAccessBlock; AWS blocks public access on new buckets by default since April 2023, but an account or later change can undo that; add one for this bucket with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true to keep it in code.',
+      'swarm-no-unencrypted-s3-buckets [advisory]: S3 bucket "logs" has no server-side encryption configuration; AWS encrypts new buckets with SSE-S3 by default since January 2023, so this is advisory; add an aws.s3.BucketServerSideEncryptionConfiguration to choose "aws:kms" or "AES256" in code.',
     ]);
   });
 });

@@ -7,6 +7,7 @@ import {
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "../../policy/rules/ports";
 import {
+  ADVISORY,
   resourceArgs,
   runPolicy,
   UNKNOWN_ARRAY,
@@ -105,10 +106,18 @@ describe("swarm-no-ssh-from-world-or-unlisted-cidrs", () => {
     ]);
   });
 
-  it("reports a security group rule with protocol 6 over 0-65535 from ::/0", async () => {
+  it("leaves protocol 6 over 0-65535 from ::/0 to the world-open rule, which reports it once", async () => {
     const args = sgRule({ protocol: "6", fromPort: 0, toPort: 65535, ipv6CidrBlocks: ["::/0"] });
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
+    assert.deepStrictEqual(await runPolicy(swarmNoWorldOpenDockerOrSwarmPorts, args), [
+      `security group rule "rule" allows 0-65535/tcp from ::/0, the whole internet, exposing SSH 22; the Docker API 2375, 2376; Swarm 2377/tcp, 7946/tcp; remove ::/0 and allow only the CIDRs or security groups that need access.`,
+    ]);
+  });
+
+  it("reports 20-30/tcp from ::/0, which reaches SSH but no Docker or Swarm port", async () => {
+    const args = sgRule({ protocol: "6", fromPort: 20, toPort: 30, ipv6CidrBlocks: ["::/0"] });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `security group rule "rule" allows 0-65535/tcp from ::/0, the whole internet, exposing SSH (port 22); ${FIX}`,
+      `security group rule "rule" allows 20-30/tcp from ::/0, the whole internet, exposing SSH (port 22); ${FIX}`,
     ]);
   });
 
@@ -133,18 +142,30 @@ describe("swarm-no-ssh-from-world-or-unlisted-cidrs", () => {
     assert.deepStrictEqual(await runPolicy(policy, args), []);
   });
 
-  it("reports a security group rule with protocol all from 0.0.0.0/0", async () => {
+  it("leaves a security group rule with protocol all from 0.0.0.0/0 to the world-open rule", async () => {
     const args = sgRule({ protocol: "all", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] });
-    assert.deepStrictEqual(await runPolicy(policy, args), [
-      `security group rule "rule" allows all traffic (protocol all) from 0.0.0.0/0, the whole internet, exposing SSH (port 22); ${FIX}`,
-    ]);
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
   });
 
-  it("reports a VPC ingress rule with protocol -1 from 0.0.0.0/0", async () => {
+  it("still reports an unlisted CIDR next to 0.0.0.0/0 on all traffic", async () => {
+    const args = sgRule({
+      protocol: "-1",
+      fromPort: 0,
+      toPort: 0,
+      cidrBlocks: ["0.0.0.0/0", "198.51.100.0/24"],
+    });
+    const config = { allowedSshCidrs: ["203.0.113.0/24"] };
+    assert.deepStrictEqual(
+      await runPolicy(policy, { ...args, getConfig: <T extends object>() => config as T }),
+      [
+        `security group rule "rule" allows all traffic (protocol -1) from 198.51.100.0/24, which is outside allowedSshCidrs (203.0.113.0/24), exposing SSH (port 22); ${LISTED_FIX}`,
+      ],
+    );
+  });
+
+  it("leaves a VPC ingress rule with protocol -1 from 0.0.0.0/0 to the world-open rule", async () => {
     const args = vpcRule({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" });
-    assert.deepStrictEqual(await runPolicy(policy, args), [
-      `ingress rule "in" allows all traffic (protocol -1) from 0.0.0.0/0, the whole internet, exposing SSH (port 22); ${FIX}`,
-    ]);
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
   });
 
   it("reports a VPC ingress rule of 22/tcp from ::/0", async () => {
@@ -170,9 +191,14 @@ describe("swarm-no-ssh-from-world-or-unlisted-cidrs", () => {
   });
 
   it("treats unset ports of a VPC ingress rule as the whole range", async () => {
-    const args = vpcRule({ ipProtocol: "tcp", cidrIpv4: "0.0.0.0/0" });
-    assert.deepStrictEqual(await runPolicy(policy, args), [
-      `ingress rule "in" allows 0-65535/tcp from 0.0.0.0/0, the whole internet, exposing SSH (port 22); ${FIX}`,
+    const args = vpcRule({ ipProtocol: "tcp", cidrIpv4: "10.0.0.0/8" });
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
+    const listed = vpcRule(
+      { ipProtocol: "tcp", cidrIpv4: "10.0.0.0/8" },
+      { allowedSshCidrs: ["192.0.2.0/24"] },
+    );
+    assert.deepStrictEqual(await runPolicy(policy, listed), [
+      `ingress rule "in" allows 0-65535/tcp from 10.0.0.0/8, which is outside allowedSshCidrs (192.0.2.0/24), exposing SSH (port 22); ${LISTED_FIX}`,
     ]);
   });
 
@@ -251,7 +277,7 @@ describe("swarm-no-world-open-docker-or-swarm-ports", () => {
       cidrBlocks: ["0.0.0.0/0"],
     });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `security group "web" ingress[0] allows 2000-3000/tcp from 0.0.0.0/0, the whole internet, exposing ports 2375, 2376, 2377; ${fix("0.0.0.0/0")}`,
+      `security group "web" ingress[0] allows 2000-3000/tcp from 0.0.0.0/0, the whole internet, exposing the Docker API 2375, 2376; Swarm 2377/tcp; ${fix("0.0.0.0/0")}`,
     ]);
   });
 
@@ -263,7 +289,7 @@ describe("swarm-no-world-open-docker-or-swarm-ports", () => {
   it("reports a security group rule with protocol 17 to 4789 from ::/0", async () => {
     const args = sgRule({ protocol: "17", fromPort: 4789, toPort: 4789, ipv6CidrBlocks: ["::/0"] });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `security group rule "rule" allows 4789/udp from ::/0, the whole internet, exposing port 4789; ${fix("::/0")}`,
+      `security group rule "rule" allows 4789/udp from ::/0, the whole internet, exposing Swarm 4789/udp; ${fix("::/0")}`,
     ]);
   });
 
@@ -275,14 +301,14 @@ describe("swarm-no-world-open-docker-or-swarm-ports", () => {
   it("reports a VPC ingress rule with protocol -1 from 0.0.0.0/0", async () => {
     const args = vpcRule({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `ingress rule "in" allows all traffic (protocol -1) from 0.0.0.0/0, the whole internet, exposing ports 2375, 2376, 2377, 4789, 7946; ${fix("0.0.0.0/0")}`,
+      `ingress rule "in" allows all traffic (protocol -1) from 0.0.0.0/0, the whole internet, exposing every port and protocol, including SSH 22; the Docker API 2375, 2376; Swarm 2377/tcp, 7946/tcp, 7946/udp, 4789/udp, ESP (protocol 50); ${fix("0.0.0.0/0")}`,
     ]);
   });
 
   it("reports a VPC ingress rule of 7946/udp from ::/0", async () => {
     const args = vpcRule({ ipProtocol: "udp", fromPort: 7946, toPort: 7946, cidrIpv6: "::/0" });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `ingress rule "in" allows 7946/udp from ::/0, the whole internet, exposing port 7946; ${fix("::/0")}`,
+      `ingress rule "in" allows 7946/udp from ::/0, the whole internet, exposing Swarm 7946/udp; ${fix("::/0")}`,
     ]);
   });
 
@@ -352,11 +378,16 @@ describe("swarm-no-docker-api-ingress", () => {
     ]);
   });
 
-  it("reports a VPC ingress rule of 2375/tcp from ::/0", async () => {
-    const args = vpcRule({ ipProtocol: "6", fromPort: 2375, toPort: 2375, cidrIpv6: "::/0" });
+  it("reports a VPC ingress rule of 2375/tcp from a private CIDR", async () => {
+    const args = vpcRule({ ipProtocol: "6", fromPort: 2375, toPort: 2375, cidrIpv4: "10.0.0.0/8" });
     assert.deepStrictEqual(await runPolicy(policy, args), [
-      `ingress rule "in" allows 2375/tcp from ::/0, exposing the Docker API (port 2375), ${FIX}`,
+      `ingress rule "in" allows 2375/tcp from 10.0.0.0/8, exposing the Docker API (port 2375), ${FIX}`,
     ]);
+  });
+
+  it("leaves 2375/tcp from ::/0 to the world-open rule, so the pack reports it once", async () => {
+    const args = vpcRule({ ipProtocol: "6", fromPort: 2375, toPort: 2375, cidrIpv6: "::/0" });
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
   });
 
   it("passes 2377/tcp from a referenced security group", async () => {
@@ -527,7 +558,7 @@ describe("port rules during a preview", () => {
     assert.deepStrictEqual(await runPolicy(swarmNoCidrIngressToSwarmPorts, args), []);
   });
 
-  it("leave a CIDR known only after apply to the engine's can't-run-during-preview notice", async () => {
+  it("report a CIDR known only after apply as advisory, cannot check until known", async () => {
     const args = resourceArgs(
       aws.vpc.SecurityGroupIngressRule,
       {
@@ -539,9 +570,39 @@ describe("port rules during a preview", () => {
       },
       { name: "in", preview: true },
     );
-    await assert.rejects(
-      runPolicy(swarmNoSshFromWorldOrUnlistedCidrs, args),
-      /^Error: string value at \.cidrIpv4 can't be known during preview$/,
+    assert.deepStrictEqual(await runPolicy(swarmNoSshFromWorldOrUnlistedCidrs, args), [
+      `${ADVISORY}ingress rule "in" cidrIpv4 is not known until apply, so SSH exposure cannot be checked until it is known; the check runs again on pulumi up.`,
+    ]);
+  });
+});
+
+describe("one rule, one finding", () => {
+  const portRules = [
+    swarmNoSshFromWorldOrUnlistedCidrs,
+    swarmNoWorldOpenDockerOrSwarmPorts,
+    swarmNoDockerApiIngress,
+    swarmNoCidrIngressToSwarmPorts,
+  ];
+
+  async function findings(args: ReturnType<typeof vpcRule>) {
+    const all: string[] = [];
+    for (const rule of portRules) {
+      for (const message of await runPolicy(rule, args)) all.push(`${rule.name}: ${message}`);
+    }
+    return all;
+  }
+
+  it("reports all traffic from 0.0.0.0/0 once, with everything it opens", async () => {
+    assert.deepStrictEqual(await findings(vpcRule({ ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" })), [
+      `swarm-no-world-open-docker-or-swarm-ports: ingress rule "in" allows all traffic (protocol -1) from 0.0.0.0/0, the whole internet, exposing every port and protocol, including SSH 22; the Docker API 2375, 2376; Swarm 2377/tcp, 7946/tcp, 7946/udp, 4789/udp, ESP (protocol 50); remove 0.0.0.0/0 and allow only the CIDRs or security groups that need access.`,
+    ]);
+  });
+
+  it("reports all traffic from a private CIDR under the rules that forbid it", async () => {
+    const reported = await findings(vpcRule({ ipProtocol: "-1", cidrIpv4: "10.0.0.0/8" }));
+    assert.deepStrictEqual(
+      reported.map((m) => m.split(":")[0]),
+      ["swarm-no-docker-api-ingress", "swarm-no-cidr-ingress-to-swarm-ports"],
     );
   });
 });
