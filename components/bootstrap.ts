@@ -39,6 +39,13 @@ export interface SwarmBootstrapArgs {
    * fails, and every later `up` retries the failed delete). @default true
    */
   leaveOnDelete?: boolean;
+  /**
+   * Any single-line string; changing it rotates both join tokens (`docker swarm join-token
+   * --rotate`) on the next `up`, and every join step then holds the new token. Nodes already in
+   * the swarm are unaffected; the old tokens join nothing any more. Rotate after a token may
+   * have leaked, and after removing nodes. @default unset: never rotate
+   */
+  tokenRotation?: string;
 }
 
 /** Problems with SwarmBootstrap arguments, each naming the setting, the value and the fix. */
@@ -53,6 +60,10 @@ export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
   const dupes = names.filter((n, i) => names.indexOf(n) !== i);
   if (dupes.length > 0) {
     problems.push(`host names ${JSON.stringify([...new Set(dupes)])} are used twice; give every host its own name.`);
+  }
+  const rotation = args.tokenRotation;
+  if (rotation !== undefined && !(typeof rotation === "string" && /^[\x20-\x7e]{1,128}$/.test(rotation))) {
+    problems.push(`tokenRotation is ${JSON.stringify(rotation)}; use 1 to 128 printable ASCII characters on one line, e.g. a date such as "2026-12-01".`);
   }
   for (const key of ["dockerWaitSeconds", "drainSeconds"] as const) {
     const v = args[key];
@@ -125,7 +136,8 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
     const token = (role: "manager" | "worker") => {
-      const cmd = step(`${role}-token`, first, stepCommand("token", [wait, role]),
+      const rotate = args.tokenRotation === undefined ? [] : [args.tokenRotation];
+      const cmd = step(`${role}-token`, first, stepCommand("token", [wait, role, ...rotate]),
         { logging: "none" }, { dependsOn: [init], additionalSecretOutputs: ["stdout"] });
       return pulumi.secret(cmd.stdout);
     };

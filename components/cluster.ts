@@ -51,6 +51,11 @@ export interface SwarmClusterArgs {
   registry?: ClusterRegistryArgs;
   /** Seconds the bootstrap waits for Docker on a new node (user data installs it). @default 600 */
   dockerWaitSeconds?: number;
+  /**
+   * Changing this string rotates both Swarm join tokens on the next `up` (see
+   * SwarmBootstrapArgs.tokenRotation); joined nodes are unaffected. @default unset: never rotate
+   */
+  tokenRotation?: string;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
@@ -229,6 +234,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       // A removed or replaced node's instance is terminated right after its steps are deleted,
       // so only the manager-side removal runs: a dead instance can never block an `up`.
       leaveOnDelete: false,
+      tokenRotation: args.tokenRotation,
     }, { parent: this });
 
     const services = args.services ?? [];

@@ -153,6 +153,18 @@ describe("SwarmBootstrap", () => {
     assert.deepStrictEqual(commands("b12"), []);
   });
 
+  it("rotates tokens only with a marker, passed to the token steps as a plain argument", async () => {
+    new SwarmBootstrap("rt", { managers: hosts("manager", 1, 10), tokenRotation: "2026-12-01" });
+    await settle();
+    await settle();
+    for (const role of ["manager", "worker"]) {
+      assert.match(String(byName("rt", `${role}-token`).inputs.create), new RegExp(`swarm-token '300' '${role}' '2026-12-01'$`));
+    }
+    assert.deepStrictEqual(swarmBootstrapProblems({ managers: hosts("manager", 1, 10), tokenRotation: "a\nb" }), [
+      'tokenRotation is "a\\nb"; use 1 to 128 printable ASCII characters on one line, e.g. a date such as "2026-12-01".',
+    ]);
+  });
+
   it("reports duplicate and malformed host names and bad timeouts together", () => {
     const dup = [host("manager-1", "10.0.0.1"), host("manager-1", "10.0.0.2"), host("Bad Name", "10.0.0.3")];
     assert.deepStrictEqual(swarmBootstrapProblems({ managers: dup, drainSeconds: 0 }), [
