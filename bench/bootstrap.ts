@@ -43,7 +43,7 @@ export interface BootstrapRun {
   wallMs: number;
   steps: StepTiming[];
   /**
-   * init + max(token reads) + max(Σ manager joins + last manager's member, max over workers of
+   * install on manager-1 + init + max(token reads) + max(Σ manager joins + last manager's member, max over workers of
    * (join + member)). Defined for the parallel bootstrap only (0 for serial runs).
    */
   lowerBoundMs: number;
@@ -130,28 +130,34 @@ const workerName = (w: number) => `worker-${w}`;
  */
 export function dependencies(shape: Shape, serialJoins: boolean): Map<string, string[]> {
   const deps = new Map<string, string[]>();
-  const init = step(managerName(1), "init");
+  const steps = (host: string) => step(host, "steps");
+  const first = managerName(1);
+  const init = step(first, "init");
   const managerToken = `${PREFIX}-manager-token`;
   const workerToken = `${PREFIX}-worker-token`;
-  deps.set(init, []);
-  deps.set(managerToken, [init]);
-  deps.set(workerToken, [init]);
-  deps.set(step(managerName(1), "member"), [init]);
+  for (let k = 1; k <= shape.managers; k++) deps.set(steps(managerName(k)), []);
+  for (let w = 1; w <= shape.workers; w++) deps.set(steps(workerName(w)), []);
+  deps.set(init, [steps(first)]);
+  deps.set(managerToken, [steps(first), init]);
+  deps.set(workerToken, [steps(first), init]);
+  deps.set(step(first, "member"), [steps(first), init]);
   const joins: string[] = [];
   for (let k = 2; k <= shape.managers; k++) {
-    const join = step(managerName(k), "join");
+    const host = managerName(k);
+    const join = step(host, "join");
     const previousJoin = k > 2 ? [step(managerName(k - 1), "join")] : [];
-    deps.set(join, [init, managerToken, ...previousJoin]);
-    deps.set(step(managerName(k), "leave"), [join]);
-    deps.set(step(managerName(k), "member"), [join, step(managerName(k - 1), "member"), step(managerName(k), "leave")]);
+    deps.set(join, [steps(host), init, managerToken, ...previousJoin]);
+    deps.set(step(host, "leave"), [steps(host), join]);
+    deps.set(step(host, "member"), [steps(first), join, step(managerName(k - 1), "member"), step(host, "leave")]);
     joins.push(join);
   }
   for (let w = 1; w <= shape.workers; w++) {
-    const join = step(workerName(w), "join");
+    const host = workerName(w);
+    const join = step(host, "join");
     const previous = serialJoins ? joins.slice(-1) : [];
-    deps.set(join, [init, workerToken, ...previous]);
-    deps.set(step(workerName(w), "leave"), [join]);
-    deps.set(step(workerName(w), "member"), [join, step(workerName(w), "leave")]);
+    deps.set(join, [steps(host), init, workerToken, ...previous]);
+    deps.set(step(host, "leave"), [steps(host), join]);
+    deps.set(step(host, "member"), [steps(first), join, step(host, "leave")]);
     joins.push(join);
   }
   return deps;
@@ -184,7 +190,7 @@ function analyse(
 
   let lowerBoundMs = 0;
   if (kind !== "serial") {
-    const init = d(step(managerName(1), "init"));
+    const init = d(step(managerName(1), "steps")) + d(step(managerName(1), "init"));
     const tokens = Math.max(d(`${PREFIX}-manager-token`), d(`${PREFIX}-worker-token`));
     let managerChain = 0;
     for (let k = 2; k <= shape.managers; k++) managerChain += d(step(managerName(k), "join"));

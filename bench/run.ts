@@ -102,7 +102,8 @@ function stepKinds(runs: BootstrapRun[]): Record<string, Summary> {
         : /-manager-\d+-join$/.test(name) ? "manager join"
           : /-worker-\d+-join$/.test(name) ? "worker join"
             : /-manager-1-member$/.test(name) ? "member (first manager)"
-              : /-member$/.test(name) ? "member (label)" : "other";
+              : /-member$/.test(name) ? "member (label)"
+                : /-steps$/.test(name) ? "steps install" : "other";
   for (const run of runs) {
     for (const s of run.steps) (kinds[kindOf(s.name)] ??= []).push(s.ms);
   }
@@ -250,7 +251,7 @@ async function main(): Promise<void> {
     figures,
     bootstrap: {
       shape: SHAPE,
-      lowerBound: "init + max(manager token, worker token) + max(Σ manager joins + last manager's member, max over workers of (join + member)); each step's time includes ssh setup and its wait for docker",
+      lowerBound: "manager-1 steps install + init + max(manager token, worker token) + max(Σ manager joins + last manager's member, max over workers of (join + member)); each step's time includes ssh setup and its wait for docker",
       runs: b,
       steps: { first: stepKinds(b.parallel), serial: stepKinds(b.serial), rerun: stepKinds(b.rerun) },
       probesMs: pr,

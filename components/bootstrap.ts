@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { throwIfInvalid } from "./errors";
 import { managerCountProblems } from "./quorum";
-import { Step, stepCommand } from "./scripts";
+import { installedStepCommand, renderInstallCommand, Step } from "./scripts";
 
 /** Anything reachable over SSH that runs Docker: an EC2 instance, a VM, a lab host. */
 export interface SwarmHost {
@@ -104,12 +104,12 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
 
     // Every command of a host is replaced when the host's address changes (a new instance), so
     // the old node is removed by its delete hooks instead of lingering as Down.
-    const step = (
+    const command_ = (
       resource: string,
       host: SwarmHost,
       create: pulumi.Input<string> | undefined,
       extra: Partial<command.remote.CommandArgs>,
-      options: pulumi.CustomResourceOptions = {},
+      options: pulumi.CustomResourceOptions,
     ) =>
       new command.remote.Command(
         `${name}-${resource}`,
@@ -124,20 +124,39 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         },
         { parent: this, ...options },
       );
+    // Each host first gets its copy of the step scripts, so that every later command text is a
+    // line long and a failure shows the step's own message right after it. No delete: other
+    // steps' delete hooks use the copy until the very end.
+    const installs = new Map<string, command.remote.Command>();
+    const installed = (host: SwarmHost) => {
+      let install = installs.get(host.name);
+      if (!install) {
+        install = command_(`${host.name}-steps`, host, renderInstallCommand(), {}, {});
+        installs.set(host.name, install);
+      }
+      return install;
+    };
+    const step = (
+      resource: string,
+      host: SwarmHost,
+      create: pulumi.Input<string> | undefined,
+      extra: Partial<command.remote.CommandArgs>,
+      options: { dependsOn?: pulumi.Resource[]; additionalSecretOutputs?: string[] } = {},
+    ) => command_(resource, host, create, extra, { ...options, dependsOn: [installed(host), ...(options.dependsOn ?? [])] });
     // A delete hook that finds no daemon has nothing to undo; it must not hold a destroy for long.
     const deleteWait = Math.min(wait, 60);
-    const leave = stepCommand("leave", [deleteWait]);
+    const leave = installedStepCommand("leave", [deleteWait]);
 
     const leaveOnDelete = args.leaveOnDelete ?? true;
     const init = step(`${first.name}-init`, first,
-      stepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
+      installedStepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
       leaveOnDelete ? { delete: leave } : {});
 
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
     const token = (role: "manager" | "worker") => {
       const rotate = args.tokenRotation === undefined ? [] : [args.tokenRotation];
-      const cmd = step(`${role}-token`, first, stepCommand("token", [wait, role, ...rotate]),
+      const cmd = step(`${role}-token`, first, installedStepCommand("token", [wait, role, ...rotate]),
         { logging: "none" }, { dependsOn: [init], additionalSecretOutputs: ["stdout"] });
       return pulumi.secret(cmd.stdout);
     };
@@ -147,9 +166,9 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     // Labels are set, and removal is driven, from the first manager: workers cannot do either.
     const member = (host: SwarmHost, role: string, nodeId: pulumi.Input<string>, dependsOn: pulumi.Resource[]) =>
       step(`${host.name}-member`, first,
-        stepCommand("label", [wait, nodeId, ...labelArgs(host, role)]),
+        installedStepCommand("label", [wait, nodeId, ...labelArgs(host, role)]),
         {
-          delete: pulumi.output(nodeId).apply((id) => stepCommand("remove", [deleteWait, id, drain])),
+          delete: pulumi.output(nodeId).apply((id) => installedStepCommand("remove", [deleteWait, id, drain])),
           triggers: [host.privateIp],
         },
         { dependsOn });
@@ -160,7 +179,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     // empty: nothing runs until the node goes away.
     const join = (host: SwarmHost, role: "manager" | "worker", tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) => {
       const joined = step(`${host.name}-join`, host,
-        stepCommand("join", [wait, role, host.privateIp, tokenName(role), ...managerIps.filter((ip) => ip !== host.privateIp)]),
+        installedStepCommand("join", [wait, role, host.privateIp, tokenName(role), ...managerIps.filter((ip) => ip !== host.privateIp)]),
         { stdin: tokenOut },
         { dependsOn: [init, ...dependsOn] });
       const leaving = leaveOnDelete ? [step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] })] : [];

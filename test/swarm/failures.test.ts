@@ -51,6 +51,10 @@ describe("bootstrap failures on real hosts", function () {
     first = fresh();
     const e = await failure(first.deploy(p.program), "lab-worker-2-join");
     assert.match(e.stderr, /swarm-join: error: sft-h4 is already in another swarm \(managers: 10\.242\.0\.14:2377 \); run 'docker swarm leave --force' on it, then pulumi up again/);
+    // What the user reads: the provider's status line, the one-line command, then the step's own error.
+    const at = e.message.indexOf("swarm-join: error: sft-h4 is already in another swarm");
+    assert.ok(at > 0 && at < 700, `the step's message is buried at ${at}: ${e.message.slice(0, 300)}`);
+    assert.doesNotMatch(e.message, /load_info\(\)/, "the script text is in the message");
     const rows = await eventually("h1 and h2 in one swarm", 30000, async () => {
       const r = await nodes(lab, 1);
       return r.length === 2 && r.every((n) => n.status === "Ready") ? r : undefined;
@@ -101,7 +105,8 @@ describe("bootstrap failures on real hosts", function () {
 
   it("destroys without hanging when the swarm is already gone", async () => {
     assert.deepStrictEqual([...first.state.keys()].sort(), [
-      "lab-manager-1-init", "lab-manager-1-member", "lab-manager-token", "lab-worker-1-join", "lab-worker-1-leave", "lab-worker-1-member", "lab-worker-token",
+      "lab-manager-1-init", "lab-manager-1-member", "lab-manager-1-steps", "lab-manager-token", "lab-worker-1-join",
+      "lab-worker-1-leave", "lab-worker-1-member", "lab-worker-1-steps", "lab-worker-2-steps", "lab-worker-token",
     ]);
     await lab.exec(2, "docker swarm leave --force");
     await lab.exec(1, "docker swarm leave --force");

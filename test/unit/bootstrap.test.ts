@@ -29,13 +29,30 @@ async function build(prefix: string, managers: number, workers: number) {
 }
 
 describe("SwarmBootstrap", () => {
-  it("creates init, two token reads, and a join, a leave and a member step per joining node, named by host", async () => {
+  it("creates the steps' install per host, init, two token reads, and a join, a leave and a member step per joining node", async () => {
     await build("b1", 3, 2);
     assert.deepStrictEqual(order("b1").sort(), [
-      "manager-1-init", "manager-1-member", "manager-2-join", "manager-2-leave", "manager-2-member", "manager-3-join",
-      "manager-3-leave", "manager-3-member", "manager-token", "worker-1-join", "worker-1-leave", "worker-1-member",
-      "worker-2-join", "worker-2-leave", "worker-2-member", "worker-token",
+      "manager-1-init", "manager-1-member", "manager-1-steps", "manager-2-join", "manager-2-leave", "manager-2-member",
+      "manager-2-steps", "manager-3-join", "manager-3-leave", "manager-3-member", "manager-3-steps", "manager-token",
+      "worker-1-join", "worker-1-leave", "worker-1-member", "worker-1-steps", "worker-2-join", "worker-2-leave",
+      "worker-2-member", "worker-2-steps", "worker-token",
     ]);
+  });
+
+  it("installs the step scripts on each host first, so every other command text is one short line", async () => {
+    await build("b1i", 3, 1);
+    const names = order("b1i");
+    for (const c of commands("b1i").filter((x) => !x.name.endsWith("-steps"))) {
+      const host = (unwrapSecret(c.inputs.connection) as { host: string }).host;
+      const install = commands("b1i").find((x) => x.name.endsWith("-steps") && (unwrapSecret(x.inputs.connection) as { host: string }).host === host)!;
+      assert.ok(names.indexOf(c.name.slice(4)) > names.indexOf(install.name.slice(4)), `${c.name} ran before its host's install`);
+      for (const field of ["create", "delete"]) {
+        const text = c.inputs[field];
+        if (text === undefined) continue;
+        assert.ok(String(text).length < 600 && !String(text).includes("\n"), `${c.name}.${field} is not one short line`);
+        assert.match(String(text), /\/var\/lib\/aws-swarm\/steps\/[0-9a-f]{12}\/[a-z-]+\.sh/);
+      }
+    }
   });
 
   it("gives no step with a delete hook any stdin, since the provider sends it again on delete", async () => {
@@ -182,6 +199,7 @@ describe("SwarmBootstrap with leaveOnDelete: false", () => {
     const withDelete = commands("lv").filter((c) => c.inputs.delete !== undefined);
     assert.deepStrictEqual(withDelete.map((c) => c.name.slice(3)).sort(),
       ["manager-1-member", "manager-2-member", "manager-3-member", "worker-1-member", "worker-2-member"]);
+    // Nothing is installed on a node for its own removal, either: the install has no delete.
     assert.ok(withDelete.every((c) => (unwrapSecret(c.inputs.connection) as { host: string }).host === "10.9.0.10"));
     assert.deepStrictEqual(order("lv").filter((n) => n.endsWith("-leave")), []);
   });

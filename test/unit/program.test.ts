@@ -41,8 +41,8 @@ describe("program: dev stack", () => {
   it("creates exactly the bootstrap steps for 1 manager and 1 worker", () => {
     const bootstrap = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-"));
     assert.deepStrictEqual(bootstrap.map((c) => c.name).sort(), [
-      "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-member", "swarm-swarm-manager-token",
-      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-member", "swarm-swarm-worker-token",
+      "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-member", "swarm-swarm-manager-1-steps", "swarm-swarm-manager-token",
+      "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-member", "swarm-swarm-worker-1-steps", "swarm-swarm-worker-token",
     ]);
   });
 
