@@ -104,7 +104,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
 
     // Every command of a host is replaced when the host's address changes (a new instance), so
     // the old node is removed by its delete hooks instead of lingering as Down.
-    const command_ = (
+    const remoteCommand = (
       resource: string,
       host: SwarmHost,
       create: pulumi.Input<string> | undefined,
@@ -131,7 +131,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const installed = (host: SwarmHost) => {
       let install = installs.get(host.name);
       if (!install) {
-        install = command_(`${host.name}-steps`, host, renderInstallCommand(), {}, {});
+        install = remoteCommand(`${host.name}-steps`, host, renderInstallCommand(), {}, {});
         installs.set(host.name, install);
       }
       return install;
@@ -142,7 +142,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       create: pulumi.Input<string> | undefined,
       extra: Partial<command.remote.CommandArgs>,
       options: { dependsOn?: pulumi.Resource[]; additionalSecretOutputs?: string[] } = {},
-    ) => command_(resource, host, create, extra, { ...options, dependsOn: [installed(host), ...(options.dependsOn ?? [])] });
+    ) => remoteCommand(resource, host, create, extra, { ...options, dependsOn: [installed(host), ...(options.dependsOn ?? [])] });
     // A delete hook that finds no daemon has nothing to undo; it must not hold a destroy for long.
     const deleteWait = Math.min(wait, 60);
     const leave = installedStepCommand("leave", [deleteWait]);
