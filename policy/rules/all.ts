@@ -20,6 +20,7 @@ import {
   swarmNoSshFromWorldOrUnlistedCidrs,
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "./ports";
+import { swarmNoHostRootServices } from "./services";
 import { swarmNoEvenOrOversizedManagerQuorum } from "./stack";
 
 /**
@@ -47,6 +48,8 @@ export const swarmPolicies: Policies = [
   swarmNoSecretsInUserDataOrTags,
   // stack
   swarmNoEvenOrOversizedManagerQuorum,
+  // services
+  swarmNoHostRootServices,
 ];
 
 export type {

@@ -8,6 +8,7 @@ const LABELS: Record<string, string> = {
   "aws:ec2/securityGroupRule:SecurityGroupRule": "security group rule",
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "ingress rule",
   "aws:ec2/instance:Instance": "instance",
+  "docker:index/service:Service": "Docker service",
   "aws:ec2/launchTemplate:LaunchTemplate": "launch template",
   "aws:ebs/volume:Volume": "EBS volume",
   "aws:iam/policy:Policy": "IAM policy",
