@@ -26,14 +26,22 @@ while read -r kind name value; do
 done
 [ -s "$dir/compose.yml" ] || die "no compose file arrived on stdin"
 # --detach=false (Docker CLI 26+) waits for convergence; older CLIs, such as Debian's 20.10 and
-# Amazon Linux 2023's, lack the flag, and the wait below covers both.
-detach=
-if docker stack deploy --help 2>&1 | grep -q -- '--detach'; then detach=--detach=false; fi
-docker stack deploy --prune --with-registry-auth $detach -c "$dir/compose.yml" "$stack" >&2 ||
-  die "docker stack deploy of $stack failed (see above); fix the compose file and run pulumi up again"
+# Amazon Linux 2023's, lack the flag. It waits for ever on a task that cannot start, so it runs
+# under the same bound, and the check below, which names the failing service, covers both.
+help=$(docker stack deploy --help 2>&1 || true)
+flags=
+case $help in *--detach*) flags="--detach=false" ;; esac
+case $help in *--quiet*) flags="$flags --quiet" ;; esac
+end=$(( $(now) + limit ))
+rc=0
+# shellcheck disable=SC2086
+timeout "$limit" docker stack deploy --prune --with-registry-auth $flags -c "$dir/compose.yml" "$stack" >&2 || rc=$?
+case $rc in
+  0|124) ;;
+  *) die "docker stack deploy of $stack failed (see above); fix the compose file and run pulumi up again" ;;
+esac
 
 # Converged: every service of the stack has all its tasks running and no update in progress.
-end=$(( $(now) + limit ))
 while :; do
   pending=
   for svc in $(docker stack services "$stack" -q); do
