@@ -125,7 +125,8 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     if (names.has(s.name)) problems.push(`stacks has two stacks named ${shown(s.name)}; give every stack its own name.`);
     names.add(s.name);
     const manager = { host: "" };
-    problems.push(...composeStackProblems(s.name, { ...stackArgs(s, a.stackSecrets), manager }).problems);
+    const fix = (k: string) => `add its value to stackSecrets[${shown(k)}]`;
+    problems.push(...composeStackProblems(s.name, { ...stackArgs(s, a.stackSecrets), manager }, fix).problems);
   }
   return problems;
 }

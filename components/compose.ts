@@ -33,7 +33,11 @@ export interface ComposeStackArgs {
 }
 
 /** Problems with ComposeStack arguments, file included; the checked stack when there are none. */
-export function composeStackProblems(name: string, args: ComposeStackArgs): { problems: string[]; checked?: CheckedStack } {
+export function composeStackProblems(
+  name: string,
+  args: ComposeStackArgs,
+  missingSecretFix: (s: string) => string = (s) => `pass its value as secrets[${shown(s)}]`,
+): { problems: string[]; checked?: CheckedStack } {
   const problems: string[] = [];
   for (const k of ["dockerWaitSeconds", "waitSeconds"] as const) {
     const v = args[k];
@@ -49,7 +53,7 @@ export function composeStackProblems(name: string, args: ComposeStackArgs): { pr
   }
   const checked = checkStack(
     { name: stack, composeFile: args.composeFile, env: args.env ?? {}, allowPrivileged: args.allowPrivileged ?? false },
-    { baseDir: args.baseDir, availableSecrets: Object.keys(args.secrets ?? {}), missingSecretFix: (s) => `pass its value as secrets[${shown(s)}]` },
+    { baseDir: args.baseDir, availableSecrets: Object.keys(args.secrets ?? {}), missingSecretFix },
     problems,
   );
   return { problems, checked: problems.length ? undefined : checked };
