@@ -5,6 +5,7 @@ import { managerCountProblems, workerCountProblems } from "./components/quorum";
 import {
   parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
 } from "./components/services-config";
+import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -36,6 +37,8 @@ export interface StackConfig {
   publishedCidrs: string[];
   /** Load balancer ports for services deployed outside this stack (`docker stack deploy`). */
   publishedPorts: PublishedEndpoint[];
+  /** Compose stacks, each file parsed and checked (components/compose-config.ts). */
+  stacks: CheckedStack[];
 }
 
 type Raw = Record<string, string>;
@@ -144,6 +147,18 @@ function services(raw: Raw, all: Record<string, string>, problems: string[]): Se
   return parsed.services;
 }
 
+/** `stacks`: compose files checked by components/compose-config.ts, secrets as for services. */
+function stacks(raw: Raw, all: Record<string, string>, problems: string[]): CheckedStack[] {
+  if (raw.stacks === undefined) return [];
+  const value = parseJson("stacks", raw.stacks, problems);
+  if (value === undefined) return [];
+  const prefix = `${SECRETS_NAMESPACE}:`;
+  const availableSecrets = Object.keys(all).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  const parsed = parseStacks(value, key("stacks"), { availableSecrets });
+  problems.push(...parsed.problems);
+  return parsed.stacks;
+}
+
 function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
   if (raw.publishedPorts === undefined) return [];
   const value = parseJson("publishedPorts", raw.publishedPorts, problems);
@@ -157,7 +172,7 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedPorts", "publishedCidrs",
+  "services", "publishedPorts", "publishedCidrs", "stacks",
 ] as const;
 
 /**
@@ -200,6 +215,7 @@ export function parseStackConfig(all: Record<string, string>): { config?: StackC
     services: services(raw, all, problems),
     publishedCidrs,
     publishedPorts: publishedPorts(raw, problems),
+    stacks: stacks(raw, all, problems),
   };
   return problems.length ? { problems } : { config, problems };
 }
@@ -211,6 +227,12 @@ export function parseStackConfig(all: Record<string, string>): { config?: StackC
 export function loadServiceSecrets(list: readonly ServiceSpec[]): Record<string, pulumi.Output<string>> {
   const secrets = new pulumi.Config(SECRETS_NAMESPACE);
   return Object.fromEntries(secretNames(list).map((name) => [name, secrets.requireSecret(name)]));
+}
+
+/** The values of every secret the compose stacks take from `aws-swarm-secrets:<name>`. */
+export function loadStackSecrets(list: readonly CheckedStack[]): Record<string, pulumi.Output<string>> {
+  const secrets = new pulumi.Config(SECRETS_NAMESPACE);
+  return Object.fromEntries(stackSecretNames(list).map((name) => [name, secrets.requireSecret(name)]));
 }
 
 /** Reads and validates this stack's config; throws one ConfigError listing every problem. */

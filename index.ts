@@ -1,4 +1,4 @@
-import { loadServiceSecrets, loadStackConfig } from "./config";
+import { loadServiceSecrets, loadStackConfig, loadStackSecrets } from "./config";
 import { SwarmCluster } from "./components/cluster";
 
 // Config problems stop the program here, before a single resource is registered.
@@ -19,6 +19,8 @@ const cluster = new SwarmCluster("swarm", {
   serviceSecrets: loadServiceSecrets(config.services),
   publishedCidrs: config.publishedCidrs,
   publishedPorts: config.publishedPorts,
+  stacks: config.stacks.map((s) => s.spec),
+  stackSecrets: loadStackSecrets(config.stacks),
 });
 
 export const vpcId = cluster.vpcId;

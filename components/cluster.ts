@@ -11,6 +11,7 @@ import { isWorldCidr } from "./cidr";
 import { Services } from "./services";
 import { parsePublishedPorts, PublishedEndpoint, publishedEndpoints, ServiceSpec, servicesProblems } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
+import { ComposeStack, composeStackProblems } from "./compose";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -20,6 +21,18 @@ export interface ClusterRegistryArgs {
   image?: pulumi.Input<string>;
   /** Delete stored images with the stack (dev stacks only). @default false */
   forceDestroy?: boolean;
+}
+
+/** A compose stack of a cluster (stack config `aws-swarm:stacks`; see docs/compose.md). */
+export interface ClusterStackArgs {
+  /** Swarm stack name, e.g. "shop". */
+  name: string;
+  /** Compose file path, relative to the Pulumi project directory. */
+  composeFile: string;
+  /** Values for `${VAR}` interpolation; not secret. @default {} */
+  env?: Record<string, string>;
+  /** Let services run privileged, add capabilities, or mount / or the Docker socket. @default false */
+  allowPrivileged?: boolean;
 }
 
 export interface SwarmClusterArgs {
@@ -74,7 +87,18 @@ export interface SwarmClusterArgs {
   publishedPorts?: PublishedEndpoint[];
   /** Encrypt the services' overlay networks (IPsec between nodes). @default true */
   encryptedOverlay?: boolean;
+  /**
+   * Compose stacks deployed with `docker stack deploy` from the first manager once the swarm is
+   * ready; their published ports join the load balancer. @default []
+   */
+  stacks?: ClusterStackArgs[];
+  /** Value of every secret (or secret-valued config) the stacks' files define, by key. @default {} */
+  stackSecrets?: Record<string, pulumi.Input<string>>;
 }
+
+const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
+  stackName: s.name, composeFile: s.composeFile, env: s.env, allowPrivileged: s.allowPrivileged, secrets,
+});
 
 /** Problems with SwarmCluster arguments that the child components would otherwise find later. */
 export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
@@ -101,6 +125,14 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     ...publishedCidrProblems(a.publishedCidrs),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
   );
+  const names = new Set<string>();
+  for (const s of a.stacks ?? []) {
+    if (names.has(s.name)) problems.push(`stacks has two stacks named ${shown(s.name)}; give every stack its own name.`);
+    names.add(s.name);
+    const manager = { host: "" };
+    const fix = (k: string) => `add its value to stackSecrets[${shown(k)}]`;
+    problems.push(...composeStackProblems(s.name, { ...stackArgs(s, a.stackSecrets), manager }, fix).problems);
+  }
   return problems;
 }
 
@@ -133,6 +165,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly bootstrap: SwarmBootstrap;
   /** The services, when any are configured. */
   readonly services?: Services;
+  /** The compose stacks, by stack name. */
+  readonly stacks: Record<string, ComposeStack>;
   /** The load balancer of published ports, when any port is published. */
   readonly publishedPorts?: PublishedPorts;
 
@@ -253,7 +287,17 @@ export class SwarmCluster extends pulumi.ComponentResource {
         encryptedOverlay: args.encryptedOverlay,
       }, { parent: this });
     }
-    const endpoints = publishedEndpoints(services, args.publishedPorts);
+    this.stacks = {};
+    for (const s of args.stacks ?? []) {
+      this.stacks[s.name] = new ComposeStack(`${name}-stack-${s.name}`, {
+        ...stackArgs(s, args.stackSecrets),
+        manager: managerHosts[0].connection,
+        dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
+        dockerWaitSeconds,
+      }, { parent: this });
+    }
+    const stackEndpoints = Object.values(this.stacks).flatMap((s) => s.endpoints);
+    const endpoints = publishedEndpoints(services, [...(args.publishedPorts ?? []), ...stackEndpoints]);
     if (endpoints.length > 0) {
       const targets = (g: ManagerQuorum | WorkerPool) =>
         g.instances.map((instance, i) => ({ name: g.nodeNames[i], instanceId: instance.id }));

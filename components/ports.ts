@@ -92,3 +92,9 @@ export const ALLOWED_MANAGER_COUNTS: readonly number[] = [1, 3, 5, 7];
 /** Tag keys the components set on instances; the policy pack reads them. */
 export const SWARM_ROLE_TAG = "swarm:role";
 export const SWARM_CLUSTER_TAG = "swarm:cluster";
+
+/**
+ * Paths of the Docker socket. A container that mounts one (or the host's `/`) controls the
+ * daemon, i.e. is root on its node: compose stacks and the policy pack refuse both by default.
+ */
+export const DOCKER_SOCKET_PATHS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock"];

@@ -4,7 +4,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The shell steps of the bootstrap protocol, one file each under components/scripts/. */
-export type Step = "init" | "token" | "join" | "label" | "remove" | "leave" | "registry" | "registry-remove";
+export type Step =
+  | "init" | "token" | "join" | "label" | "remove" | "leave" | "registry" | "registry-remove"
+  | "compose-deploy" | "compose-remove";
 
 const cache = new Map<string, string>();
 function readScript(file: string): string {

@@ -22,6 +22,7 @@ import {
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "./ports";
 import { swarmNoPublicResourcePolicies } from "./resource-policies";
+import { swarmNoHostRootServices } from "./services";
 import { swarmNoEvenOrOversizedManagerQuorum } from "./stack";
 
 /**
@@ -51,6 +52,8 @@ export const swarmPolicies: Policies = [
   swarmNoSecretsInUserDataOrTags,
   // stack
   swarmNoEvenOrOversizedManagerQuorum,
+  // services
+  swarmNoHostRootServices,
 ];
 
 export type {

@@ -21,6 +21,7 @@ const LABELS: Record<string, string> = {
   "aws:sns/topicPolicy:TopicPolicy": "SNS topic policy",
   "aws:kms/key:Key": "KMS key",
   "aws:kms/keyPolicy:KeyPolicy": "KMS key policy",
+  "docker:index/service:Service": "Docker service",
   "aws:ec2/launchTemplate:LaunchTemplate": "launch template",
   "aws:ebs/volume:Volume": "EBS volume",
   "aws:iam/policy:Policy": "IAM policy",

@@ -177,6 +177,7 @@ describe("the policy pack served by @pulumi/policy", function () {
         "swarm-no-unencrypted-ebs [mandatory]",
         "swarm-no-secrets-in-user-data-or-tags [mandatory]",
         "swarm-no-even-or-oversized-manager-quorum [mandatory]",
+        "swarm-no-host-root-services [mandatory]",
       ],
     );
   });

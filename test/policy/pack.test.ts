@@ -10,7 +10,7 @@ const byPolicyThenResource = (a: PackViolation, b: PackViolation) =>
   a.message.localeCompare(b.message);
 
 describe("the aws-swarm policy pack", () => {
-  it("lists eighteen rules with unique kebab-case names prefixed swarm-", () => {
+  it("lists nineteen rules with unique kebab-case names prefixed swarm-", () => {
     const names = swarmPolicies.map((p) => p.name);
     assert.deepStrictEqual(names, [
       "swarm-no-ssh-from-world-or-unlisted-cidrs",
@@ -31,6 +31,7 @@ describe("the aws-swarm policy pack", () => {
       "swarm-no-unencrypted-ebs",
       "swarm-no-secrets-in-user-data-or-tags",
       "swarm-no-even-or-oversized-manager-quorum",
+      "swarm-no-host-root-services",
     ]);
     assert.deepStrictEqual(
       names.filter((n) => !/^swarm-no(-[a-z0-9]+)+$/.test(n)),

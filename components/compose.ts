@@ -1,0 +1,113 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { shown, throwIfInvalid } from "./errors";
+import { CheckedStack, checkStack } from "./compose-config";
+import { deployInput, renderCompose } from "./compose-render";
+import { stepCommand } from "./scripts";
+import { PublishedEndpoint } from "./services-config";
+
+export interface ComposeStackArgs {
+  /** Swarm stack name; prefixes its services and networks. @default the component name */
+  stackName?: string;
+  /** Path of the compose file, relative to `baseDir`. Read and checked at preview. */
+  composeFile: string;
+  /** Directory `composeFile` is relative to. @default process.cwd(), the Pulumi project */
+  baseDir?: string;
+  /** Values for `${VAR}` interpolation; stored in state, so never secrets. @default {} */
+  env?: Record<string, string>;
+  /**
+   * Value of every secret the file defines (and of every config that has neither `file` nor
+   * `content`), by key; kept secret end to end. @default {}
+   */
+  secrets?: Record<string, pulumi.Input<string>>;
+  /** Let services run privileged, add capabilities, or mount / or the Docker socket. @default false */
+  allowPrivileged?: boolean;
+  /** How to reach a manager of the swarm; the user must be root or have password-less sudo. */
+  manager: command.types.input.remote.ConnectionArgs;
+  /** Outputs that must resolve first, e.g. `[bootstrap.ready]`. @default [] */
+  dependsOn?: pulumi.Input<unknown>[];
+  /** Seconds to wait for the Docker daemon to answer. @default 300 */
+  dockerWaitSeconds?: number;
+  /** Seconds the services get to converge on deploy, and the stack to vanish on delete. @default 300 */
+  waitSeconds?: number;
+}
+
+/** Problems with ComposeStack arguments, file included; the checked stack when there are none. */
+export function composeStackProblems(
+  name: string,
+  args: ComposeStackArgs,
+  missingSecretFix: (s: string) => string = (s) => `pass its value as secrets[${shown(s)}]`,
+): { problems: string[]; checked?: CheckedStack } {
+  const problems: string[] = [];
+  for (const k of ["dockerWaitSeconds", "waitSeconds"] as const) {
+    const v = args[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) problems.push(`${k} is ${shown(v)}; use a whole number of seconds from 1 to 3600.`);
+  }
+  const stack = args.stackName ?? name;
+  if (!/^[a-z0-9][a-z0-9_-]{0,29}$/.test(stack)) {
+    problems.push(`stackName is ${shown(stack)}; use at most 30 lower-case letters, digits, "-" or "_".`);
+  }
+  if (typeof args.composeFile !== "string") {
+    problems.push(`composeFile is ${shown(args.composeFile)}; set it to the path of a compose file.`);
+    return { problems };
+  }
+  const checked = checkStack(
+    { name: stack, composeFile: args.composeFile, env: args.env ?? {}, allowPrivileged: args.allowPrivileged ?? false },
+    { baseDir: args.baseDir, availableSecrets: Object.keys(args.secrets ?? {}), missingSecretFix },
+    problems,
+  );
+  return { problems, checked: problems.length ? undefined : checked };
+}
+
+/**
+ * A compose file deployed to the swarm with `docker stack deploy --prune --with-registry-auth`
+ * from a manager, checked before any resource exists. It re-deploys when the file, its env or a
+ * secret changes, waits until the services converge (reporting the failing service and its
+ * task error), and runs `docker stack rm` on delete, waiting until its networks are gone.
+ */
+export class ComposeStack extends pulumi.ComponentResource {
+  /** The Swarm stack name. */
+  readonly stackName: string;
+  /** Ports the stack publishes on every node; a load balancer forwards them. */
+  readonly endpoints: PublishedEndpoint[];
+  /** `<service> <replicas>` per line, as the deploy step reported them. */
+  readonly services: pulumi.Output<string>;
+
+  constructor(name: string, args: ComposeStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("aws-swarm:index:ComposeStack", name, {}, opts);
+    const { problems, checked } = composeStackProblems(name, args);
+    throwIfInvalid(this, problems);
+    const { doc, facts } = checked!;
+    for (const w of facts.warnings) pulumi.log.warn(w, this);
+    const stack = (this.stackName = checked!.spec.name);
+    const wait = args.dockerWaitSeconds ?? 300;
+    const converge = args.waitSeconds ?? 300;
+
+    const keys = [...facts.secrets, ...facts.secretConfigs];
+    const secrets = args.secrets ?? {};
+    const stdin = pulumi.secret(
+      pulumi.all([pulumi.all(keys.map((k) => secrets[k])), pulumi.all(args.dependsOn ?? [])]).apply(([values]) => {
+        const byKey = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+        const pick = (list: string[]) => Object.fromEntries(list.map((k) => [k, byKey[k]]));
+        const { yaml, owned } = renderCompose(stack, doc.data, { secrets: pick(facts.secrets), configs: pick(facts.secretConfigs) });
+        return deployInput(yaml, owned);
+      }),
+    );
+    const deploy = new command.remote.Command(`${name}-deploy`, {
+      connection: args.manager,
+      create: stepCommand("compose-deploy", [wait, stack, converge]),
+      delete: stepCommand("compose-remove", [Math.min(wait, 60), stack, converge]),
+      // The file, its env and the secret values all reach the step here, so a change to any of
+      // them is a change of stdin, which re-runs the deploy (no mtime, no hash to keep in sync).
+      stdin,
+      // A new stack name is a new stack: create it, then remove the old one with its old name.
+      triggers: [stack],
+      logging: "stderr",
+      addPreviousOutputInEnv: false,
+    }, { parent: this, additionalSecretOutputs: ["stdin"] });
+
+    this.endpoints = facts.endpoints;
+    this.services = deploy.stdout;
+    this.registerOutputs({ stackName: this.stackName, endpoints: this.endpoints, services: this.services });
+  }
+}
