@@ -96,7 +96,6 @@ export class ComposeStack extends pulumi.ComponentResource {
     const deploy = new command.remote.Command(`${name}-deploy`, {
       connection: args.manager,
       create: stepCommand("compose-deploy", [wait, stack, converge]),
-      delete: stepCommand("compose-remove", [Math.min(wait, 60), stack, converge]),
       // The file, its env and the secret values all reach the step here, so a change to any of
       // them is a change of stdin, which re-runs the deploy (no mtime, no hash to keep in sync).
       stdin,
@@ -105,6 +104,14 @@ export class ComposeStack extends pulumi.ComponentResource {
       logging: "stderr",
       addPreviousOutputInEnv: false,
     }, { parent: this, additionalSecretOutputs: ["stdin"] });
+    // The provider runs a delete with the stdin of the last create, so the removal lives on a
+    // step of its own that holds no secret: nothing of the stack's secrets is sent on delete.
+    new command.remote.Command(`${name}-remove`, {
+      connection: args.manager,
+      delete: stepCommand("compose-remove", [Math.min(wait, 60), stack, converge]),
+      triggers: [stack],
+      addPreviousOutputInEnv: false,
+    }, { parent: this, dependsOn: [deploy] });
 
     this.endpoints = facts.endpoints;
     this.services = deploy.stdout;

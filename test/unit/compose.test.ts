@@ -22,14 +22,20 @@ async function deployOf(name: string, secret: string) {
   created.length = 0;
   const stack = new ComposeStack(name, { composeFile: "v3.yml", baseDir, manager, secrets: { "db-password": pulumi.secret(secret) } });
   await valueOf(stack.services);
+  // The remove step registers once the deploy it depends on has.
+  for (let i = 0; i < 40 && !ofType("command:remote:Command").some((r) => r.name === `${name}-remove`); i++) await settle();
   const cmd = ofType("command:remote:Command").find((r) => r.name === `${name}-deploy`)!;
   return { stack, cmd };
 }
 
 describe("ComposeStack under mocks", () => {
-  it("runs one step on the manager whose secret stdin carries the file and the secret value", async () => {
+  it("deploys with one step on the manager whose secret stdin carries the file and the secret value", async () => {
     const { stack, cmd } = await deployOf("shop", SECRET);
-    assert.deepStrictEqual(ofType("command:remote:Command").map((r) => r.name), ["shop-deploy"]);
+    assert.deepStrictEqual(ofType("command:remote:Command").map((r) => r.name).sort(), ["shop-deploy", "shop-remove"]);
+    // The provider re-sends a create's stdin on delete: the delete lives on a step without any.
+    assert.strictEqual(cmd.inputs.delete, undefined);
+    const remove = ofType("command:remote:Command").find((r) => r.name === "shop-remove")!;
+    assert.deepStrictEqual([remove.inputs.stdin, remove.inputs.create], [undefined, undefined]);
     assert.ok(isWrappedSecret(cmd.inputs.stdin));
     const lines = decoded(unwrapSecret(cmd.inputs.stdin) as string);
     assert.deepStrictEqual(lines.map((l) => l[0]), ["compose", "secret"]);
@@ -41,8 +47,8 @@ describe("ComposeStack under mocks", () => {
 
   it("keeps the secret and the file out of the command text", async () => {
     const { cmd } = await deployOf("shop", SECRET);
-    for (const k of ["create", "delete"]) {
-      const text = String(cmd.inputs[k]);
+    const remove = ofType("command:remote:Command").find((r) => r.name === "shop-remove")!;
+    for (const [k, text] of [["create", String(cmd.inputs.create)], ["delete", String(remove.inputs.delete)]]) {
       assert.ok(!text.includes(SECRET), `${k} has the secret`);
       assert.ok(!text.includes("db-password"), `${k} has the file`);
       assert.match(text, /swarm-compose-(deploy '300'|remove '60') 'shop' '300'$/);
