@@ -3,6 +3,7 @@
  * defaults and every check, with no resources. config.ts and the Services component share it.
  */
 import { shown } from "./errors";
+import { imageReferenceProblems } from "./image-reference";
 import {
   DOCKER_API_PORTS,
   GOSSIP_PORT,
@@ -120,7 +121,6 @@ const SWARM_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
 /** Swarm's rule for secret names (swarmkit isValidConfigOrSecretName), ≤ 64. */
 const SECRET_NAME = /^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$/;
 const MAX_SECRET_NAME = 32;
-const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CONSTRAINT = /^[A-Za-z0-9_.\-]+\s*(==|!=)\s*\S+$/;
 const PREFERENCE = /^spread=[A-Za-z0-9_.\-]+$/;
@@ -343,12 +343,7 @@ function parseService(
         `between them, e.g. "web-api".`,
     );
   }
-  if (typeof image !== "string" || !IMAGE.test(image)) {
-    problems.push(
-      `${where}.image is ${shown(image)}; use a lower-case image reference such as "nginx:1.27" ` +
-        `or "127.0.0.1:5000/app:1.0".`,
-    );
-  }
+  problems.push(...imageReferenceProblems(image, `${where}.image`));
   if (global !== undefined && typeof global !== "boolean") {
     problems.push(`${where}.global is ${shown(global)}; use true (one task on every node) or leave it out.`);
   }
