@@ -66,7 +66,14 @@ function bitsFor(value: number): number {
  */
 export function subnetPlanProblems(vpcCidr: string, azCount: number, key = "vpcCidr"): string[] {
   const problem = ipv4CidrProblem(vpcCidr);
-  if (problem) return [`${key} is ${problem}.`];
+  if (problem) {
+    const network = /has host bits set; use (".*")$/.exec(problem)?.[1];
+    return [
+      network
+        ? `${key} is ${shown(vpcCidr)}, which has host bits set; use ${network}.`
+        : `${key} is ${shown(vpcCidr)}; use an IPv4 network CIDR of /16 to /28 such as "10.0.0.0/16".`,
+    ];
+  }
   const { prefix } = parseIpv4Cidr(vpcCidr)!;
   if (prefix < MIN_VPC_PREFIX || prefix > MAX_VPC_PREFIX) {
     return [

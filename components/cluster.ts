@@ -9,7 +9,9 @@ import { Registry } from "./registry";
 import { SwarmBootstrap, SwarmHost } from "./bootstrap";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
-import { parsePublishedPorts, PublishedEndpoint, publishedEndpoints, ServiceSpec, servicesProblems } from "./services-config";
+import {
+  parsePublishedPorts, parseServices, PublishedEndpoint, publishedEndpoints, ServiceDefinition, servicesProblems,
+} from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 
 /** Registry settings of a cluster. */
@@ -54,10 +56,10 @@ export interface SwarmClusterArgs {
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
-   * Swarm services to deploy once the swarm is ready, validated (see services-config.ts).
-   * Any published port gets a Network Load Balancer. @default []
+   * Swarm services to deploy once the swarm is ready; `{ name, image }` is enough, the other
+   * fields take their defaults. Any published port gets a Network Load Balancer. @default []
    */
-  services?: ServiceSpec[];
+  services?: ServiceDefinition[];
   /** Value of every secret the services list, by secret name; kept secret. @default {} */
   serviceSecrets?: Record<string, pulumi.Input<string>>;
   /** Networks that may reach published ports on the nodes directly, besides the load balancer. @default [] */
@@ -215,7 +217,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       dockerWaitSeconds,
     }, { parent: this });
 
-    const services = args.services ?? [];
+    const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
       this.services = new Services(`${name}-services`, {
         services,

@@ -88,6 +88,35 @@ export interface ServiceSpec {
   networks: string[];
 }
 
+/**
+ * A service as a component user writes it: `name` and `image` are required, everything else
+ * has the default shown; Services and SwarmCluster resolve it to a {@link ServiceSpec}.
+ */
+export interface ServiceDefinition {
+  /** Swarm service name (its DNS name): letters and digits, "-" or "_" between them, ≤ 63. */
+  name: string;
+  /** Image reference such as "nginx:1.27" or "127.0.0.1:5000/app:1.0". */
+  image: string;
+  /** Tasks of a replicated service, 0..1000. @default 1 */
+  replicas?: number;
+  /** One task on every node instead of `replicas`. @default false */
+  global?: boolean;
+  /** Ports published on every node and the load balancer. @default [] */
+  ports?: { published: number; target: number; protocol?: PortProtocol }[];
+  /** Plain environment variables, stored in state: never credentials. @default {} */
+  env?: Record<string, string>;
+  /** Secret names, mounted at /run/secrets/<name>. @default [] */
+  secrets?: string[];
+  /** Placement constraints such as "node.role==worker". @default [] */
+  constraints?: string[];
+  /** Placement preferences. @default ["spread=node.labels.az"] (none when global) */
+  placementPreferences?: string[];
+  /** Rollout policy. @default { parallelism: 1, order: "start-first", failureAction: "rollback" } */
+  update?: Partial<UpdatePolicy>;
+  /** Overlay networks the service joins. @default ["swarm-overlay"] */
+  networks?: string[];
+}
+
 /** A port and protocol published by some service: what the load balancer listens on. */
 export interface PublishedEndpoint {
   port: number;

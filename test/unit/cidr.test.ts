@@ -159,7 +159,7 @@ describe("cidr", () => {
         'aws-swarm:vpcCidr is "10.0.0.0/8"; AWS VPCs take /16 to /28: use e.g. "10.0.0.0/16".',
       ]);
       assert.deepStrictEqual(subnetPlanProblems("10.0.0.1/16", 3), [
-        'vpcCidr is "10.0.0.1/16" has host bits set; use "10.0.0.0/16".',
+        'vpcCidr is "10.0.0.1/16", which has host bits set; use "10.0.0.0/16".',
       ]);
       assert.deepStrictEqual(subnetPlanProblems("10.0.0.0/16", 6), []);
     });

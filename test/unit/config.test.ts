@@ -85,7 +85,7 @@ describe("stack config", () => {
   });
 
   it("rejects a malformed vpcCidr", () => {
-    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0/16" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\/16" is not an IPv4 CIDR/);
+    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0/16" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\/16"; use an IPv4 network CIDR/);
   });
 
   it("rejects an unknown nodePlacement", () => {
