@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, shown } from "./components/errors";
-import { isValidIpv4Cidr, ipv4CidrProblem, isValidIpv6Cidr, isWorldCidr, subnetPlanProblems } from "./components/cidr";
-import { managerCountProblems, workerCountProblems } from "./components/quorum";
+import { sourceCidrsProblems, subnetPlanProblems } from "./components/cidr";
+import { imageReferenceProblems } from "./components/image-reference";
+import {
+  DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT, managerCountProblems, workerCountProblems,
+} from "./components/quorum";
 import {
   parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
 } from "./components/services-config";
@@ -46,13 +49,34 @@ type Reader = (raw: Raw, problems: string[]) => unknown;
 
 const key = (k: string) => `${NAMESPACE}:${k}`;
 
+/** Keys that hold a list: set one entry at a time with `pulumi config set --path`. */
+const LIST_KEYS: Record<string, string> = {
+  sshAllowedCidrs: "203.0.113.0/24",
+  publishedCidrs: "198.51.100.0/24",
+  publishedPorts: "8443",
+  services: "",
+};
+
 function parseJson(k: string, text: string, problems: string[]): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    problems.push(`${key(k)} is ${shown(text)}, which is not valid YAML/JSON of the expected shape; see README "Configuration".`);
+    value = undefined;
+  }
+  if (k in LIST_KEYS && (value === undefined || typeof value === "string" || typeof value === "number")) {
+    // `pulumi config set key value` without --path stores one plain string, the likeliest slip.
+    const entry = k === "services" ? `'${key(k)}[0].name' web` : `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
+    problems.push(
+      `${key(k)} is ${shown(text)}, a plain string, but it must be a list; set it entry by entry: ` +
+        `pulumi config rm ${key(k)} && pulumi config set --path ${entry}.`,
+    );
     return undefined;
   }
+  if (value === undefined) {
+    problems.push(`${key(k)} is ${shown(text)}, which is not valid YAML/JSON; set it with pulumi config set --path, as in README "Configuration".`);
+  }
+  return value;
 }
 
 function integer(k: string, fallback: number, check: (n: unknown, setting: string) => string[]): Reader {
@@ -76,29 +100,14 @@ function instanceType(k: string, fallback: () => string | undefined): Reader {
   };
 }
 
-function cidrList(raw: Raw, problems: string[], k: string, required: boolean): string[] {
+function cidrList(raw: Raw, problems: string[], k: string, required: boolean, opens: string): string[] {
   const text = raw[k];
-  const fix = `list the admin networks that may reach SSH, e.g. pulumi config set --path '${key(k)}[0]' 203.0.113.0/24`;
-  if (text === undefined) {
-    if (required) problems.push(`${key(k)} is not set; ${fix}.`);
-    return [];
-  }
-  const value = parseJson(k, text, problems);
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((c) => typeof c !== "string")) {
-    problems.push(`${key(k)} is ${shown(value)}; it must be a list of CIDR strings: ${fix}.`);
-    return [];
-  }
-  if (required && value.length === 0) problems.push(`${key(k)} is []; ${fix}.`);
-  for (const c of value as string[]) {
-    if (isWorldCidr(c)) {
-      problems.push(`${key(k)} contains ${shown(c)}, which opens the port to the whole internet; use your office or VPN range instead.`);
-    } else if (c.includes(":") ? !isValidIpv6Cidr(c) : !isValidIpv4Cidr(c)) {
-      const why = c.includes(":") ? `${shown(c)} is not an IPv6 CIDR block like "2001:db8::/48"` : ipv4CidrProblem(c);
-      problems.push(`${key(k)} contains ${why}; fix that entry.`);
-    }
-  }
-  return value as string[];
+  const setFix = `list the networks that may reach ${opens}, e.g. pulumi config set --path '${key(k)}[0]' 203.0.113.0/24`;
+  const value = text === undefined ? undefined : parseJson(k, text, problems);
+  if (text !== undefined && value === undefined) return [];
+  const found = sourceCidrsProblems(value, key(k), { opens, required, setFix });
+  problems.push(...found);
+  return found.length || !Array.isArray(value) ? [] : (value as string[]);
 }
 
 function registry(raw: Raw, problems: string[]): RegistryConfig {
@@ -121,8 +130,9 @@ function registry(raw: Raw, problems: string[]): RegistryConfig {
       if (typeof val !== "boolean") problems.push(`${where} is ${shown(val)}; use true or false.`);
       else out[field] = val;
     } else if (field === "image") {
-      if (typeof val !== "string" || !/^[\w.\-/:@]+$/.test(val)) problems.push(`${where} is ${shown(val)}; use an image reference such as "registry:2".`);
-      else out.image = val;
+      const found = imageReferenceProblems(val, where, "registry:2");
+      problems.push(...found);
+      if (found.length === 0) out.image = val as string;
     } else {
       problems.push(`${where} is not a known setting; ${fix}.`);
     }
@@ -179,8 +189,21 @@ export const CONFIG_KEYS = [
  * Validates raw stack config (`aws-swarm:`-prefixed keys, string values as Pulumi stores them)
  * and resolves defaults. Returns every problem at once; `config` is set only when there are none.
  */
-export function parseStackConfig(all: Record<string, string>): { config?: StackConfig; problems: string[] } {
+export function parseStackConfig(
+  all: Record<string, string>,
+  isSecret: (key: string) => boolean = isConfigSecret,
+): { config?: StackConfig; problems: string[]; warnings: string[] } {
   const problems: string[] = [];
+  const prefix = `${SECRETS_NAMESPACE}:`;
+  for (const k of Object.keys(all).filter((k) => k.startsWith(prefix)).sort()) {
+    // Never repeat the value: it is meant to be a secret.
+    if (!isSecret(k)) {
+      problems.push(
+        `${k} is stored in plain text in the stack file; make it a secret: ` +
+          `pulumi config set --secret ${k} <value> (and rotate the value if the file was shared).`,
+      );
+    }
+  }
   const raw: Raw = {};
   for (const [k, v] of Object.entries(all)) {
     if (!k.startsWith(`${NAMESPACE}:`)) continue;
@@ -188,16 +211,16 @@ export function parseStackConfig(all: Record<string, string>): { config?: StackC
     if ((CONFIG_KEYS as readonly string[]).includes(name)) raw[name] = v;
     else problems.push(`${k} is not a known setting (value ${shown(v)}); remove it or use one of: ${CONFIG_KEYS.join(", ")}.`);
   }
-  const managerCount = integer("managerCount", 3, managerCountProblems)(raw, problems) as number;
-  const workerCount = integer("workerCount", 2, workerCountProblems)(raw, problems) as number;
+  const managerCount = integer("managerCount", DEFAULT_MANAGER_COUNT, managerCountProblems)(raw, problems) as number;
+  const workerCount = integer("workerCount", DEFAULT_WORKER_COUNT, workerCountProblems)(raw, problems) as number;
   const azCount = integer("azCount", 3, (n, s) =>
     typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 6 ? [] : [`${s} is ${shown(n)}; use a whole number of availability zones from 1 to 6.`],
   )(raw, problems) as number;
   const base = instanceType("instanceType", () => "t3.small")(raw, problems) as string;
   const managerInstanceType = instanceType("managerInstanceType", () => base)(raw, problems) as string;
   const workerInstanceType = instanceType("workerInstanceType", () => base)(raw, problems) as string;
-  const sshAllowedCidrs = cidrList(raw, problems, "sshAllowedCidrs", true);
-  const publishedCidrs = cidrList(raw, problems, "publishedCidrs", false);
+  const sshAllowedCidrs = cidrList(raw, problems, "sshAllowedCidrs", true, "SSH");
+  const publishedCidrs = cidrList(raw, problems, "publishedCidrs", false, "the published ports on the nodes");
   const vpcCidr = raw.vpcCidr ?? "10.0.0.0/16";
   problems.push(...subnetPlanProblems(vpcCidr, Number.isInteger(azCount) ? azCount : 1, key("vpcCidr")));
   const nodePlacement = raw.nodePlacement ?? "public";
@@ -217,7 +240,34 @@ export function parseStackConfig(all: Record<string, string>): { config?: StackC
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
   };
-  return problems.length ? { problems } : { config, problems };
+  const warnings = config.services.flatMap((svc, i) =>
+    Object.keys(svc.env)
+      .filter((name) => CREDENTIAL_NAME.test(name))
+      .map(
+        (name) =>
+          `${key("services")}[${i}].env.${name} looks like a credential, and env values are ` +
+          `stored in plain text in the stack file and in state; move it to a secret: ` +
+          `pulumi config set --secret ${SECRETS_NAMESPACE}:<name> <value>, list it under ` +
+          `${key("services")}[${i}].secrets, and read /run/secrets/<name> in the container.`,
+      ),
+  );
+  return problems.length ? { problems, warnings } : { config, problems, warnings };
+}
+
+/** Variable names that usually carry a credential. */
+const CREDENTIAL_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|(^|_)KEY($|_)|APIKEY|CREDENTIAL|PRIVATE/i;
+
+/**
+ * Whether Pulumi holds `key` as a secret. The language host passes the secret keys to the
+ * program (PULUMI_CONFIG_SECRET_KEYS) and the SDK answers with runtime.isConfigSecret, which it
+ * exports without typings; a test sets them with runtime.setAllConfig(config, secretKeys).
+ */
+export function isConfigSecret(key: string): boolean {
+  const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (k: string) => boolean };
+  if (typeof runtime.isConfigSecret !== "function") {
+    throw new Error("@pulumi/pulumi no longer exports runtime.isConfigSecret; aws-swarm cannot tell secret config apart");
+  }
+  return runtime.isConfigSecret(key);
 }
 
 /**
@@ -237,7 +287,8 @@ export function loadStackSecrets(list: readonly CheckedStack[]): Record<string, 
 
 /** Reads and validates this stack's config; throws one ConfigError listing every problem. */
 export function loadStackConfig(): StackConfig {
-  const { config, problems } = parseStackConfig(pulumi.runtime.allConfig());
+  const { config, problems, warnings } = parseStackConfig(pulumi.runtime.allConfig());
+  for (const w of warnings) void pulumi.log.warn(w);
   if (!config) throw new ConfigError(problems);
   return config;
 }

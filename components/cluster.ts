@@ -2,14 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { throwIfInvalid, shown } from "./errors";
-import { Network } from "./network";
+import { Network, networkProblems } from "./network";
 import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
 import { Registry } from "./registry";
 import { SwarmBootstrap, SwarmHost } from "./bootstrap";
-import { isWorldCidr } from "./cidr";
+import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
-import { parsePublishedPorts, PublishedEndpoint, publishedEndpoints, ServiceSpec, servicesProblems } from "./services-config";
+import {
+  parsePublishedPorts, parseServices, PublishedEndpoint, publishedEndpoints, ServiceDefinition, servicesProblems,
+} from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
 
@@ -72,10 +74,10 @@ export interface SwarmClusterArgs {
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
-   * Swarm services to deploy once the swarm is ready, validated (see services-config.ts).
-   * Any published port gets a Network Load Balancer. @default []
+   * Swarm services to deploy once the swarm is ready; `{ name, image }` is enough, the other
+   * fields take their defaults. Any published port gets a Network Load Balancer. @default []
    */
-  services?: ServiceSpec[];
+  services?: ServiceDefinition[];
   /** Value of every secret the services list, by secret name; kept secret. @default {} */
   serviceSecrets?: Record<string, pulumi.Input<string>>;
   /** Networks that may reach published ports on the nodes directly, besides the load balancer. @default [] */
@@ -103,19 +105,13 @@ const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"
 /** Problems with SwarmCluster arguments that the child components would otherwise find later. */
 export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
   const problems = [
-    ...managerCountProblems(a.managerCount ?? 3, "managerCount"),
-    ...workerCountProblems(a.workerCount ?? 2, "workerCount"),
+    ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, "managerCount"),
+    ...workerCountProblems(a.workerCount ?? DEFAULT_WORKER_COUNT, "workerCount"),
+    // The network's own checks (CIDRs, AZs, placement) run here too, before the key pair exists.
+    ...networkProblems({
+      vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement, sshAllowedCidrs: a.sshAllowedCidrs,
+    }),
   ];
-  if (!Array.isArray(a.sshAllowedCidrs) || a.sshAllowedCidrs.length === 0) {
-    problems.push(`sshAllowedCidrs is ${shown(a.sshAllowedCidrs)}; list the admin networks that may use SSH, e.g. ["203.0.113.0/24"].`);
-  } else {
-    for (const c of a.sshAllowedCidrs.filter(isWorldCidr)) {
-      problems.push(`sshAllowedCidrs contains ${shown(c)}, which opens SSH to the whole internet; use your office or VPN range.`);
-    }
-  }
-  if (a.nodePlacement !== undefined && a.nodePlacement !== "public" && a.nodePlacement !== "private") {
-    problems.push(`nodePlacement is ${shown(a.nodePlacement)}; use "public" or "private".`);
-  }
   problems.push(
     ...servicesProblems(a.services, {
       key: "services",
@@ -208,13 +204,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
     };
     this.managers = new ManagerQuorum(`${name}-managers`, {
       ...group,
-      count: args.managerCount ?? 3,
+      count: args.managerCount ?? DEFAULT_MANAGER_COUNT,
       instanceType: args.managerInstanceType,
       securityGroupIds: [this.network.nodesSecurityGroupId, this.network.managersSecurityGroupId],
     }, { parent: this });
     this.workers = new WorkerPool(`${name}-workers`, {
       ...group,
-      count: args.workerCount ?? 2,
+      count: args.workerCount ?? DEFAULT_WORKER_COUNT,
       instanceType: args.workerInstanceType,
       securityGroupIds: [this.network.nodesSecurityGroupId],
     }, { parent: this });
@@ -271,7 +267,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       tokenRotation: args.tokenRotation,
     }, { parent: this });
 
-    const services = args.services ?? [];
+    const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
       this.services = new Services(`${name}-services`, {
         services,

@@ -2,9 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * A list of configuration problems, each naming the setting, the value it got and the fix.
- * Thrown before any child resource exists, so a bad value never reaches AWS.
+ * Thrown before any child resource exists, so a bad value never reaches AWS. It is a
+ * pulumi.RunError, which the Node SDK's program runner prints as the message alone, never as
+ * "failed with an unhandled exception" with a stack trace (@pulumi/pulumi cmd/run/run.js).
  */
-export class ConfigError extends Error {
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(problems.length === 1 ? problems[0] : problems.map((p) => `- ${p}`).join("\n"));
     this.name = "ConfigError";
@@ -21,15 +23,4 @@ export function throwIfInvalid(resource: pulumi.Resource | undefined, problems: 
   throw resource ? new pulumi.ResourceError(message, resource, true) : new ConfigError(problems);
 }
 
-/** Renders a value the way a user wrote it, for error messages (`"x"`, `4`, `[...]`). */
-export function shown(value: unknown): string {
-  if (value === undefined) return "unset";
-  if (typeof value === "string") return JSON.stringify(value);
-  // JSON would print NaN and Infinity as null.
-  if (typeof value === "number") return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+export { shown } from "./shown";

@@ -9,6 +9,8 @@ export { ConfigError } from "./errors";
 export * as ports from "./ports";
 export { Services, ServicesArgs } from "./services";
 export { PublishedPorts, PublishedPortsArgs } from "./loadbalancer";
-export { ServiceSpec, PublishedEndpoint } from "./services-config";
+export {
+  ServiceDefinition, ServiceSpec, PublishedEndpoint, PublishedPort, UpdatePolicy, PortProtocol,
+} from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cidrNameKey, isValidIpv4Cidr, isValidIpv6Cidr, isWorldCidr } from "./cidr";
+import { cidrNameKey, isValidIpv4Cidr, sourceCidrsProblems } from "./cidr";
 import { shown, throwIfInvalid } from "./errors";
 import { PortProtocol, PublishedEndpoint, RESERVED_PORTS } from "./services-config";
 
@@ -151,25 +151,7 @@ export function publishedPortsProblems(args: PublishedPortsArgs): string[] {
 
 /** Problems with the networks that may reach published ports on the nodes directly. */
 export function publishedCidrProblems(cidrs: unknown, key = "publishedCidrs"): string[] {
-  if (cidrs === undefined) return [];
-  if (!Array.isArray(cidrs)) {
-    return [`${key} is ${shown(cidrs)}; use a list of CIDR blocks such as ["198.51.100.0/24"].`];
-  }
-  const problems: string[] = [];
-  cidrs.forEach((c: unknown, i) => {
-    const at = `${key}[${i}] is ${shown(c)}`;
-    if (typeof c !== "string" || !(isValidIpv4Cidr(c) || isValidIpv6Cidr(c))) {
-      problems.push(`${at}, which is not a CIDR block; use e.g. "198.51.100.0/24".`);
-    } else if (isWorldCidr(c)) {
-      problems.push(
-        `${at}; the load balancer already serves everyone, so list only the networks that need ` +
-          `direct access to the nodes.`,
-      );
-    } else if (cidrs.findIndex((o) => typeof o === "string" && cidrNameKey(o) === cidrNameKey(c)) !== i) {
-      problems.push(`${at} again; list each network once.`);
-    }
-  });
-  return problems;
+  return sourceCidrsProblems(cidrs, key, { opens: "the published ports on the nodes" });
 }
 
 /**

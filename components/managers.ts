@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeGroupArgs, nodeGroupProblems } from "./node";
 import { NodeGroupComponent } from "./node-group";
-import { managerCountProblems } from "./quorum";
+import { DEFAULT_MANAGER_COUNT, managerCountProblems } from "./quorum";
 
 export { managerCountProblems };
 
@@ -17,7 +17,7 @@ export interface ManagerQuorumArgs extends NodeGroupArgs {
 
 /** Every problem with `args`; empty when the quorum can be built. */
 export function managerQuorumProblems(args: ManagerQuorumArgs): string[] {
-  return [...managerCountProblems(args.count ?? 3), ...nodeGroupProblems(args)];
+  return [...managerCountProblems(args.count ?? DEFAULT_MANAGER_COUNT), ...nodeGroupProblems(args)];
 }
 
 /**
@@ -28,6 +28,6 @@ export function managerQuorumProblems(args: ManagerQuorumArgs): string[] {
  */
 export class ManagerQuorum extends NodeGroupComponent {
   constructor(name: string, args: ManagerQuorumArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aws-swarm:index:ManagerQuorum", name, "manager", args.count ?? 3, args, managerQuorumProblems(args), opts);
+    super("aws-swarm:index:ManagerQuorum", name, "manager", args.count ?? DEFAULT_MANAGER_COUNT, args, managerQuorumProblems(args), opts);
   }
 }

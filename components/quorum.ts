@@ -1,6 +1,11 @@
 import { ALLOWED_MANAGER_COUNTS } from "./ports";
 import { shown } from "./errors";
 
+/** Managers when none is given: survives one manager lost. */
+export const DEFAULT_MANAGER_COUNT = 3;
+/** Workers when none is given. */
+export const DEFAULT_WORKER_COUNT = 2;
+
 /**
  * Problems with a manager count. Raft needs a majority, so an even count adds a node without
  * adding fault tolerance, and more than 7 managers slow every write.

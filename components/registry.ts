@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { SwarmHost } from "./bootstrap";
 import { shown, throwIfInvalid } from "./errors";
+import { imageReferenceProblems } from "./image-reference";
 import { REGISTRY_PORT } from "./ports";
 import { stepCommand } from "./scripts";
 
@@ -119,11 +120,8 @@ export function registryNodeProblems(args: {
 }): string[] {
   const problems: string[] = [];
   const { image, endpoint, dockerWaitSeconds: wait } = args;
-  if (typeof image === "string" && image.trim() === "") {
-    problems.push(
-      `image is ${shown(image)}; name the registry image every node runs, e.g. "registry:2".`,
-    );
-  }
+  // An Output is checked by the Services/config layer that produced it; a plain value here.
+  if (typeof image === "string") problems.push(...imageReferenceProblems(image, "image", "registry:2"));
   const names = (args.hosts ?? []).map((h) => h.name);
   for (const name of names) {
     if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {

@@ -3,6 +3,7 @@
  * defaults and every check, with no resources. config.ts and the Services component share it.
  */
 import { shown } from "./errors";
+import { imageReferenceProblems } from "./image-reference";
 import {
   DOCKER_API_PORTS,
   GOSSIP_PORT,
@@ -87,6 +88,35 @@ export interface ServiceSpec {
   networks: string[];
 }
 
+/**
+ * A service as a component user writes it: `name` and `image` are required, everything else
+ * has the default shown; Services and SwarmCluster resolve it to a {@link ServiceSpec}.
+ */
+export interface ServiceDefinition {
+  /** Swarm service name (its DNS name): letters and digits, "-" or "_" between them, ≤ 63. */
+  name: string;
+  /** Image reference such as "nginx:1.27" or "127.0.0.1:5000/app:1.0". */
+  image: string;
+  /** Tasks of a replicated service, 0..1000. @default 1 */
+  replicas?: number;
+  /** One task on every node instead of `replicas`. @default false */
+  global?: boolean;
+  /** Ports published on every node and the load balancer. @default [] */
+  ports?: { published: number; target: number; protocol?: PortProtocol }[];
+  /** Plain environment variables, stored in state: never credentials. @default {} */
+  env?: Record<string, string>;
+  /** Secret names, mounted at /run/secrets/<name>. @default [] */
+  secrets?: string[];
+  /** Placement constraints such as "node.role==worker". @default [] */
+  constraints?: string[];
+  /** Placement preferences. @default ["spread=node.labels.az"] (none when global) */
+  placementPreferences?: string[];
+  /** Rollout policy. @default { parallelism: 1, order: "start-first", failureAction: "rollback" } */
+  update?: Partial<UpdatePolicy>;
+  /** Overlay networks the service joins. @default ["swarm-overlay"] */
+  networks?: string[];
+}
+
 /** A port and protocol published by some service: what the load balancer listens on. */
 export interface PublishedEndpoint {
   port: number;
@@ -120,7 +150,6 @@ const SWARM_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
 /** Swarm's rule for secret names (swarmkit isValidConfigOrSecretName), ≤ 64. */
 const SECRET_NAME = /^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$/;
 const MAX_SECRET_NAME = 32;
-const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CONSTRAINT = /^[A-Za-z0-9_.\-]+\s*(==|!=)\s*\S+$/;
 const PREFERENCE = /^spread=[A-Za-z0-9_.\-]+$/;
@@ -343,12 +372,7 @@ function parseService(
         `between them, e.g. "web-api".`,
     );
   }
-  if (typeof image !== "string" || !IMAGE.test(image)) {
-    problems.push(
-      `${where}.image is ${shown(image)}; use a lower-case image reference such as "nginx:1.27" ` +
-        `or "127.0.0.1:5000/app:1.0".`,
-    );
-  }
+  problems.push(...imageReferenceProblems(image, `${where}.image`));
   if (global !== undefined && typeof global !== "boolean") {
     problems.push(`${where}.global is ${shown(global)}; use true (one task on every node) or leave it out.`);
   }

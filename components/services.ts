@@ -6,7 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { shown, throwIfInvalid } from "./errors";
 import { shellQuote } from "./scripts";
-import { networkNames, secretNames, ServiceSpec, servicesProblems } from "./services-config";
+import { networkNames, parseServices, secretNames, ServiceDefinition, ServiceSpec, servicesProblems } from "./services-config";
 
 /** How the Docker provider reaches a manager of the swarm over SSH. */
 export interface ServicesSshArgs {
@@ -34,8 +34,8 @@ export interface ServicesSshArgs {
 }
 
 export interface ServicesArgs {
-  /** Validated services (see services-config.ts); resource names derive from service names. */
-  services: ServiceSpec[];
+  /** The services; defaults are resolved inside. Resource names derive from service names. */
+  services: ServiceDefinition[];
   /** Value of every secret a service lists, by name; kept secret end to end. @default {} */
   secrets?: Record<string, pulumi.Input<string>>;
   /** How to reach the swarm's Docker API. */
@@ -65,7 +65,7 @@ export function servicesArgsProblems(name: string, args: ServicesArgs): string[]
     problems.push(`services is []; list at least one service, or do not create Services.`);
   }
   // Only well-formed services have secret lists to measure.
-  for (const s of problems.length === 0 ? secretNames(args.services) : []) {
+  for (const s of problems.length === 0 ? secretNames(parseServices(args.services).services) : []) {
     const resource = `${name}-secret-${s}`;
     if (resource.length > MAX_DOCKER_SECRET_NAME) {
       problems.push(
@@ -160,6 +160,8 @@ export class Services extends pulumi.ComponentResource {
   constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:Services", name, {}, opts);
     throwIfInvalid(this, servicesArgsProblems(name, args));
+    // Validated above, so every definition resolves; defaults are applied here, once.
+    const services = parseServices(args.services, { key: "services" }).services;
     const parent = this;
     const ssh = args.ssh;
     const user = pulumi.output(ssh.user ?? "root");
@@ -207,7 +209,7 @@ export class Services extends pulumi.ComponentResource {
     const provider = this.provider;
 
     const networks: Record<string, docker.Network> = {};
-    for (const net of networkNames(args.services)) {
+    for (const net of networkNames(services)) {
       networks[net] = new docker.Network(`${name}-net-${net}`, {
         name: net,
         driver: "overlay",
@@ -221,7 +223,7 @@ export class Services extends pulumi.ComponentResource {
 
     const values = args.secrets ?? {};
     const secrets: Record<string, docker.Secret> = {};
-    for (const s of secretNames(args.services)) {
+    for (const s of secretNames(services)) {
       // No `name`: Pulumi names it with a random suffix, so a changed value creates the new
       // secret beside the old one, which Swarm cannot update in place or delete while in use.
       secrets[s] = new docker.Secret(`${name}-secret-${s}`, {
@@ -231,7 +233,7 @@ export class Services extends pulumi.ComponentResource {
     }
 
     this.serviceIds = {};
-    for (const spec of args.services) {
+    for (const spec of services) {
       const service = new docker.Service(`${name}-${spec.name}`, serviceArgs(spec, networks, secrets), {
         parent,
         provider,

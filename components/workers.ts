@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeGroupArgs, nodeGroupProblems } from "./node";
 import { NodeGroupComponent } from "./node-group";
-import { MAX_WORKER_COUNT, workerCountProblems } from "./quorum";
+import { DEFAULT_WORKER_COUNT, MAX_WORKER_COUNT, workerCountProblems } from "./quorum";
 
 export { MAX_WORKER_COUNT, workerCountProblems };
 
@@ -13,7 +13,7 @@ export interface WorkerPoolArgs extends NodeGroupArgs {
 
 /** Every problem with `args`; empty when the pool can be built. */
 export function workerPoolProblems(args: WorkerPoolArgs): string[] {
-  return [...workerCountProblems(args.count ?? 2), ...nodeGroupProblems(args)];
+  return [...workerCountProblems(args.count ?? DEFAULT_WORKER_COUNT), ...nodeGroupProblems(args)];
 }
 
 /**
@@ -22,6 +22,6 @@ export function workerPoolProblems(args: WorkerPoolArgs): string[] {
  */
 export class WorkerPool extends NodeGroupComponent {
   constructor(name: string, args: WorkerPoolArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("aws-swarm:index:WorkerPool", name, "worker", args.count ?? 2, args, workerPoolProblems(args), opts);
+    super("aws-swarm:index:WorkerPool", name, "worker", args.count ?? DEFAULT_WORKER_COUNT, args, workerPoolProblems(args), opts);
   }
 }

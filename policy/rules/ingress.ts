@@ -326,56 +326,5 @@ export function describeSource(source: IngressSource): string {
   }
 }
 
-/** A /0 prefix is every address of its family: 0.0.0.0/0, ::/0, and spellings like 0::/0. */
-export function isWorldCidr(cidr: string): boolean {
-  return /\/0+$/.test(cidr.trim());
-}
-
-interface ParsedCidr {
-  family: 4 | 6;
-  address: bigint;
-  length: number;
-}
-
-function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) {
-    return undefined;
-  }
-  return parts.reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
-}
-
-function parseIpv6(text: string): bigint | undefined {
-  const halves = text.toLowerCase().split("::");
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
-export function parseCidr(cidr: string): ParsedCidr | undefined {
-  const [address, length, ...rest] = cidr.trim().split("/");
-  if (rest.length > 0 || length === undefined || !/^\d{1,3}$/.test(length)) return undefined;
-  const v4 = parseIpv4(address);
-  if (v4 !== undefined && Number(length) <= 32) {
-    return { family: 4, address: v4, length: Number(length) };
-  }
-  const v6 = parseIpv6(address);
-  if (v6 !== undefined && Number(length) <= 128) {
-    return { family: 6, address: v6, length: Number(length) };
-  }
-  return undefined;
-}
-
-/** Whether every address of `inner` lies in `outer` (same family; unparseable never matches). */
-export function cidrContains(outer: string, inner: string): boolean {
-  const o = parseCidr(outer);
-  const i = parseCidr(inner);
-  if (!o || !i || o.family !== i.family || o.length > i.length) return false;
-  const shift = BigInt((o.family === 4 ? 32 : 128) - o.length);
-  return o.address >> shift === i.address >> shift;
-}
+// CIDR maths is shared with the components, so the pack and the program agree on every block.
+export { cidrContains, isWorldCidr, parseCidr, worldCoveringFamilies, MIN_SOURCE_PREFIX } from "../../components/cidr-ranges";

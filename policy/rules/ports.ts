@@ -14,8 +14,10 @@ import {
   ingressAdapters,
   IngressSource,
   isWorldCidr,
+  MIN_SOURCE_PREFIX,
   mightReach,
   normalizeProtocol,
+  parseCidr,
   reachesPort,
   reportUnknownIngress,
 } from "./ingress";
@@ -40,6 +42,17 @@ function reportSsh(rule: Ingress, report: ReportViolation, args: ResourceValidat
         `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, the whole internet, exposing ` +
           `SSH (port ${SSH_PORT}); allow SSH only from specific admin CIDRs or a bastion security group.`,
       );
+      continue;
+    }
+    const parsed = parseCidr(cidr);
+    if (parsed && parsed.prefix < MIN_SOURCE_PREFIX[parsed.family]) {
+      // Checked with or without allowedSshCidrs: an allow-list of 0.0.0.0/1 + 128.0.0.0/1 is the world.
+      report(
+        `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, wider than ` +
+          `/${MIN_SOURCE_PREFIX[parsed.family]}, exposing SSH (port ${SSH_PORT}) to a large part of ` +
+          `the internet; allow SSH only from admin CIDRs of IPv4 /${MIN_SOURCE_PREFIX[4]} or IPv6 ` +
+          `/${MIN_SOURCE_PREFIX[6]} or longer, or from a bastion security group.`,
+      );
     } else if (allowed !== undefined && !allowed.some((ok) => cidrContains(ok, cidr))) {
       report(
         `${rule.where} allows ${describeTraffic(rule)} from ${cidr}, which is outside ` +
@@ -54,8 +67,9 @@ function reportSsh(rule: Ingress, report: ReportViolation, args: ResourceValidat
 export const swarmNoSshFromWorldOrUnlistedCidrs: ResourceValidationPolicy = {
   name: "swarm-no-ssh-from-world-or-unlisted-cidrs",
   description:
-    "Forbids ingress to SSH (port 22) from 0.0.0.0/0 or ::/0 and, when allowedSshCidrs is " +
-    "configured, from any CIDR outside that list.",
+    "Forbids ingress to SSH (port 22) from 0.0.0.0/0 or ::/0, from any prefix wider than IPv4 " +
+    "/8 or IPv6 /32 (so halves such as 0.0.0.0/1 + 128.0.0.0/1 never add up to the world) and, " +
+    "when allowedSshCidrs is configured, from any CIDR outside that list.",
   enforcementLevel: "mandatory",
   severity: "critical",
   remediationSteps:

@@ -24,8 +24,12 @@ export function stackConfig(stack: string): Record<string, string> {
  * Runs the program (index.ts) under the test mocks with the given config and returns its
  * exports. Each call evaluates the program afresh.
  */
-export function runProgram(config: Record<string, string>): Record<string, unknown> {
-  pulumi.runtime.setAllConfig(config);
+export function runProgram(
+  config: Record<string, string>,
+  secretKeys: string[] = Object.keys(config).filter((k) => k.startsWith("aws-swarm-secrets:")),
+): Record<string, unknown> {
+  // Secret keys as the language host marks them (`pulumi config set --secret`).
+  pulumi.runtime.setAllConfig(config, secretKeys);
   for (const mod of ["index.ts", "config.ts"]) delete require.cache[path.join(ROOT, mod)];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(ROOT, "index.ts")) as Record<string, unknown>;

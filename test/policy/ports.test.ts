@@ -212,6 +212,20 @@ describe("swarm-no-ssh-from-world-or-unlisted-cidrs", () => {
     assert.deepStrictEqual(await runPolicy(policy, args), []);
   });
 
+  for (const config of [{}, { allowedSshCidrs: ["0.0.0.0/1", "128.0.0.0/1"] }]) {
+    it(`reports an SSH half of the internet ${"allowedSshCidrs" in config ? "even when allowedSshCidrs lists it" : "without allowedSshCidrs"}`, async () => {
+      const args = vpcRule({ ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "128.0.0.0/1" }, config);
+      assert.deepStrictEqual(await runPolicy(policy, args), [
+        'ingress rule "in" allows 22/tcp from 128.0.0.0/1, wider than /8, exposing SSH (port 22) to a large part of the internet; allow SSH only from admin CIDRs of IPv4 /8 or IPv6 /32 or longer, or from a bastion security group.',
+      ]);
+    });
+  }
+
+  it("reports an IPv6 SSH source wider than /32", async () => {
+    const args = vpcRule({ ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv6: "8000::/1" });
+    assert.strictEqual((await runPolicy(policy, args)).length, 1);
+  });
+
   it("passes a CIDR inside a configured allowedSshCidrs entry", async () => {
     const args = vpcRule(
       { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "203.0.113.7/32" },

@@ -82,14 +82,14 @@ describe("cidr", () => {
 
     it("reports an empty list, the world, malformed entries and duplicates", () => {
       assert.deepStrictEqual(sshCidrProblems([], "aws-swarm:sshAllowedCidrs"), [
-        'aws-swarm:sshAllowedCidrs is []; list the networks allowed to SSH in, e.g. ["203.0.113.7/32"].',
+        'aws-swarm:sshAllowedCidrs is []; list the networks allowed to reach SSH, e.g. ["203.0.113.0/24"].',
       ]);
       const cidrs = ["0.0.0.0/0", "::/0", "1.2.3.4", "10.0.0.0/8", "10.0.0.0/8"];
       assert.deepStrictEqual(sshCidrProblems(cidrs), [
-        'sshAllowedCidrs[0] is "0.0.0.0/0"; SSH must never be open to the world: list your networks instead.',
-        'sshAllowedCidrs[1] is "::/0"; SSH must never be open to the world: list your networks instead.',
-        'sshAllowedCidrs[2] is "1.2.3.4"; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24".',
-        'sshAllowedCidrs[4] is "10.0.0.0/8", a duplicate of "10.0.0.0/8"; list each once.',
+        'sshAllowedCidrs[0] is "0.0.0.0/0", which opens SSH to the whole internet; list your office or VPN ranges instead.',
+        'sshAllowedCidrs[1] is "::/0", which opens SSH to the whole internet; list your office or VPN ranges instead.',
+        'sshAllowedCidrs[2] is "1.2.3.4"; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24" or "2001:db8::/48".',
+        'sshAllowedCidrs[4] is "10.0.0.0/8", the same network as sshAllowedCidrs[3]; list each network once.',
       ]);
     });
   });
@@ -159,7 +159,7 @@ describe("cidr", () => {
         'aws-swarm:vpcCidr is "10.0.0.0/8"; AWS VPCs take /16 to /28: use e.g. "10.0.0.0/16".',
       ]);
       assert.deepStrictEqual(subnetPlanProblems("10.0.0.1/16", 3), [
-        'vpcCidr is "10.0.0.1/16" has host bits set; use "10.0.0.0/16".',
+        'vpcCidr is "10.0.0.1/16", which has host bits set; use "10.0.0.0/16".',
       ]);
       assert.deepStrictEqual(subnetPlanProblems("10.0.0.0/16", 6), []);
     });

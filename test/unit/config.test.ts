@@ -15,6 +15,7 @@ describe("stack config", () => {
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
         services: [], publishedCidrs: [], publishedPorts: [], stacks: [],
       },
+      warnings: [],
     });
   });
 
@@ -42,27 +43,27 @@ describe("stack config", () => {
 
   it("requires sshAllowedCidrs", () => {
     assert.deepStrictEqual(parseStackConfig({}).problems, [
-      "aws-swarm:sshAllowedCidrs is not set; list the admin networks that may reach SSH, e.g. pulumi config set --path 'aws-swarm:sshAllowedCidrs[0]' 203.0.113.0/24.",
+      "aws-swarm:sshAllowedCidrs is unset; list the networks that may reach SSH, e.g. pulumi config set --path 'aws-swarm:sshAllowedCidrs[0]' 203.0.113.0/24.",
     ]);
   });
 
   it("rejects an empty sshAllowedCidrs list", () => {
-    assert.match(problems({ "aws-swarm:sshAllowedCidrs": "[]" })[0], /^aws-swarm:sshAllowedCidrs is \[\]; list the admin networks/);
+    assert.match(problems({ "aws-swarm:sshAllowedCidrs": "[]" })[0], /^aws-swarm:sshAllowedCidrs is \[\]; list the networks that may reach SSH/);
   });
 
   for (const world of ["0.0.0.0/0", "::/0"]) {
     it(`rejects ${world} in sshAllowedCidrs`, () => {
       assert.deepStrictEqual(problems({ "aws-swarm:sshAllowedCidrs": JSON.stringify(["10.1.0.0/16", world]) }), [
-        `aws-swarm:sshAllowedCidrs contains "${world}", which opens the port to the whole internet; use your office or VPN range instead.`,
+        `aws-swarm:sshAllowedCidrs[1] is "${world}", which opens SSH to the whole internet; list your office or VPN ranges instead.`,
       ]);
     });
   }
 
   it("rejects malformed CIDRs, naming each", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:sshAllowedCidrs": '["10.0.0.300/24", "10.0.0.1/16", "2001:db8::/129"]' }), [
-      'aws-swarm:sshAllowedCidrs contains "10.0.0.300/24" is not an IPv4 CIDR block like "10.0.0.0/16"; fix that entry.',
-      'aws-swarm:sshAllowedCidrs contains "10.0.0.1/16" has host bits set; use "10.0.0.0/16"; fix that entry.',
-      'aws-swarm:sshAllowedCidrs contains "2001:db8::/129" is not an IPv6 CIDR block like "2001:db8::/48"; fix that entry.',
+      'aws-swarm:sshAllowedCidrs[0] is "10.0.0.300/24"; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24" or "2001:db8::/48".',
+      'aws-swarm:sshAllowedCidrs[1] is "10.0.0.1/16", which has host bits set; use "10.0.0.0/16".',
+      'aws-swarm:sshAllowedCidrs[2] is "2001:db8::/129"; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24" or "2001:db8::/48".',
     ]);
   });
 
@@ -84,7 +85,7 @@ describe("stack config", () => {
   });
 
   it("rejects a malformed vpcCidr", () => {
-    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0/16" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\/16" is not an IPv4 CIDR/);
+    assert.match(problems({ "aws-swarm:vpcCidr": "10.0.0/16" })[0], /^aws-swarm:vpcCidr is "10\.0\.0\/16"; use an IPv4 network CIDR/);
   });
 
   it("rejects an unknown nodePlacement", () => {

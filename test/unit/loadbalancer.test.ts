@@ -182,9 +182,9 @@ describe("PublishedPorts", () => {
           "endpoints[3].port is 0; use a whole number from 1 to 65535.",
           'targets[0].name is "Worker 1"; use kebab-case such as "worker-1".',
           'targets[2].name is "w-2" again; give every node its own name.',
-          'publishedCidrs[0] is "0.0.0.0/0"; the load balancer already serves everyone, so list only the networks that need direct access to the nodes.',
-          'publishedCidrs[1] is "10.0.0.300/24", which is not a CIDR block; use e.g. "198.51.100.0/24".',
-          'publishedCidrs[3] is "198.51.100.0/24" again; list each network once.',
+          'publishedCidrs[0] is "0.0.0.0/0", which opens the published ports on the nodes to the whole internet; list your office or VPN ranges instead.',
+          'publishedCidrs[1] is "10.0.0.300/24"; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24" or "2001:db8::/48".',
+          'publishedCidrs[3] is "198.51.100.0/24", the same network as publishedCidrs[2]; list each network once.',
         ],
       );
     });
@@ -251,7 +251,7 @@ describe("SwarmCluster with services", () => {
         assert.strictEqual(
           e.message,
           '- services[0].secrets[0] is "db", but that secret has no value; add its value to serviceSecrets["db"].\n' +
-            '- publishedCidrs[0] is "::/0"; the load balancer already serves everyone, so list only the networks that need direct access to the nodes.',
+            '- publishedCidrs[0] is "::/0", which opens the published ports on the nodes to the whole internet; list your office or VPN ranges instead.',
         );
         return true;
       },

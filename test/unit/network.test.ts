@@ -273,8 +273,8 @@ describe("Network", () => {
   describe("validation", () => {
     const ssh = (...sshAllowedCidrs: string[]) => ({ sshAllowedCidrs });
     const cases: [string, Partial<NetworkArgs>, RegExp][] = [
-      ["the world", ssh("0.0.0.0/0"), /sshAllowedCidrs\[0\] is "0.0.0.0\/0"; SSH must never be/],
-      ["the IPv6 world", ssh("10.1.0.0/16", "::/0"), /sshAllowedCidrs\[1\] is "::\/0"; SSH must/],
+      ["the world", ssh("0.0.0.0/0"), /sshAllowedCidrs\[0\] is "0.0.0.0\/0", which opens SSH to the whole internet/],
+      ["the IPv6 world", ssh("10.1.0.0/16", "::/0"), /sshAllowedCidrs\[1\] is "::\/0", which opens SSH to the whole internet/],
       ["no CIDRs", ssh(), /sshAllowedCidrs is \[\]; list the networks/],
       ["a malformed CIDR", ssh("203.0.113.1/24"), /sshAllowedCidrs\[0\] is "203.0.113.1\/24"/],
       ["7 AZs", { azCount: 7 }, /azCount is 7; use a whole number from 1 to 6/],
@@ -295,7 +295,7 @@ describe("Network", () => {
       const args = { azCount: 0, sshAllowedCidrs: ["1.2.3.4/32", "1.2.3.4/32"] };
       assert.deepStrictEqual(networkProblems(args), [
         "azCount is 0; use a whole number from 1 to 6.",
-        'sshAllowedCidrs[1] is "1.2.3.4/32", a duplicate of "1.2.3.4/32"; list each once.',
+        'sshAllowedCidrs[1] is "1.2.3.4/32", the same network as sshAllowedCidrs[0]; list each network once.',
       ]);
     });
   });

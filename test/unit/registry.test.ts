@@ -300,7 +300,7 @@ describe("Registry on the nodes", () => {
         }),
       (e: Error) => {
         assert.deepStrictEqual(e.message.split("\n"), [
-          '- image is " "; name the registry image every node runs, e.g. "registry:2".',
+          '- image is " ", which is not an image reference; use a lower-case name with an optional tag or digest, such as "registry:2" or "127.0.0.1:5000/app:1.0".',
           '- host name "Worker 3" names a resource; use kebab-case such as "worker-3".',
           '- hosts has the names ["manager-1"] more than once; give every node its own name.',
           '- endpoint is "minio:9000"; use an http:// or https:// URL such as "https://s3.example.com", or leave it unset for AWS S3.',
@@ -316,7 +316,7 @@ describe("Registry on the nodes", () => {
   it("rejects an empty image in registryNodeCommands too", () => {
     assert.throws(
       () => registryNodeCommands("reg-fn-bad", { hosts, image: "", bucket: "b", region: "us-east-1" }),
-      /image is ""; name the registry image every node runs/,
+      /image is "", which is not an image reference; use .*"registry:2"/,
     );
   });
 });

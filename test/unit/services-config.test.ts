@@ -123,8 +123,8 @@ describe("service config", () => {
 
     it("rejects a missing or upper-case image", () => {
       assert.deepStrictEqual(problems([{ name: "a" }, { name: "b", image: "Nginx" }]), [
-        `${KEY}[0].image is unset; use a lower-case image reference such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
-        `${KEY}[1].image is "Nginx"; use a lower-case image reference such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
+        `${KEY}[0].image is unset, which is not an image reference; use a lower-case name with an optional tag or digest, such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
+        `${KEY}[1].image is "Nginx", which is not an image reference; use a lower-case name with an optional tag or digest, such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
       ]);
     });
 
@@ -255,7 +255,7 @@ describe("service config", () => {
 
     it("names the setting it was given as the key", () => {
       assert.deepStrictEqual(servicesProblems([{ name: "web" }], { key: "services" }), [
-        `services[0].image is unset; use a lower-case image reference such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
+        `services[0].image is unset, which is not an image reference; use a lower-case name with an optional tag or digest, such as "nginx:1.27" or "127.0.0.1:5000/app:1.0".`,
       ]);
     });
 
@@ -303,7 +303,7 @@ describe("service config", () => {
         [KEY]: services,
         "aws-swarm-secrets:api-key": "k",
         "other:db-password": "p",
-      });
+      }, () => true);
       assert.deepStrictEqual(found, [
         `${KEY}[0].secrets[0] is "db-password", but that secret has no value; run pulumi config set --secret aws-swarm-secrets:db-password <value>.`,
       ]);
@@ -311,18 +311,18 @@ describe("service config", () => {
 
     it("does not report the secrets namespace as unknown aws-swarm keys", () => {
       const services = JSON.stringify([{ name: "api", image: "x", secrets: ["db-password"] }]);
-      assert.deepStrictEqual(parseStackConfig({ ...base, [KEY]: services, "aws-swarm-secrets:db-password": "p" }).problems, []);
+      assert.deepStrictEqual(parseStackConfig({ ...base, [KEY]: services, "aws-swarm-secrets:db-password": "p" }, () => true).problems, []);
     });
 
     it("reports service problems together with other keys' problems", () => {
       const { problems: found } = parseStackConfig({ ...base, "aws-swarm:managerCount": "2", [KEY]: '[{"name":"web"}]' });
       assert.deepStrictEqual(found.length, 2);
-      assert.match(found[1], /^aws-swarm:services\[0\]\.image is unset; /);
+      assert.match(found[1], /^aws-swarm:services\[0\]\.image is unset, which is not an image reference; /);
     });
 
     it("rejects services that are not JSON", () => {
       assert.deepStrictEqual(parseStackConfig({ ...base, [KEY]: "web" }).problems, [
-        `${KEY} is "web", which is not valid YAML/JSON of the expected shape; see README "Configuration".`,
+        `${KEY} is "web", a plain string, but it must be a list; set it entry by entry: pulumi config rm ${KEY} && pulumi config set --path '${KEY}[0].name' web.`,
       ]);
     });
   });
