@@ -9,6 +9,7 @@ import {
   parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
+import { tokenRotationProblems } from "./components/bootstrap";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -42,6 +43,8 @@ export interface StackConfig {
   publishedPorts: PublishedEndpoint[];
   /** Compose stacks, each file parsed and checked (components/compose-config.ts). */
   stacks: CheckedStack[];
+  /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
+  tokenRotation?: string;
 }
 
 type Raw = Record<string, string>;
@@ -182,7 +185,7 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedPorts", "publishedCidrs", "stacks",
+  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
 ] as const;
 
 /**
@@ -239,7 +242,9 @@ export function parseStackConfig(
     publishedCidrs,
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
+    tokenRotation: raw.tokenRotation,
   };
+  problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)
       .filter((name) => CREDENTIAL_NAME.test(name))

@@ -21,6 +21,7 @@ const cluster = new SwarmCluster("swarm", {
   publishedPorts: config.publishedPorts,
   stacks: config.stacks.map((s) => s.spec),
   stackSecrets: loadStackSecrets(config.stacks),
+  tokenRotation: config.tokenRotation,
 });
 
 export const vpcId = cluster.vpcId;

@@ -48,6 +48,12 @@ export interface SwarmBootstrapArgs {
   tokenRotation?: string;
 }
 
+/** A rotation marker is one line of printable ASCII; it is a plain argument of the token step. */
+export function tokenRotationProblems(value: unknown, setting: string): string[] {
+  if (value === undefined || (typeof value === "string" && /^[\x20-\x7e]{1,128}$/.test(value))) return [];
+  return [`${setting} is ${JSON.stringify(value)}; use 1 to 128 printable ASCII characters on one line, e.g. a date such as "2026-12-01".`];
+}
+
 /** Problems with SwarmBootstrap arguments, each naming the setting, the value and the fix. */
 export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
   const problems = managerCountProblems(args.managers?.length, "managers.length");
@@ -61,10 +67,7 @@ export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
   if (dupes.length > 0) {
     problems.push(`host names ${JSON.stringify([...new Set(dupes)])} are used twice; give every host its own name.`);
   }
-  const rotation = args.tokenRotation;
-  if (rotation !== undefined && !(typeof rotation === "string" && /^[\x20-\x7e]{1,128}$/.test(rotation))) {
-    problems.push(`tokenRotation is ${JSON.stringify(rotation)}; use 1 to 128 printable ASCII characters on one line, e.g. a date such as "2026-12-01".`);
-  }
+  problems.push(...tokenRotationProblems(args.tokenRotation, "tokenRotation"));
   for (const key of ["dockerWaitSeconds", "drainSeconds"] as const) {
     const v = args[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) {

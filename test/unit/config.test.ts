@@ -13,7 +13,7 @@ describe("stack config", () => {
         managerCount: 3, workerCount: 2, managerInstanceType: "t3.small", workerInstanceType: "t3.small",
         sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
-        services: [], publishedCidrs: [], publishedPorts: [], stacks: [],
+        services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
       },
       warnings: [],
     });
@@ -96,7 +96,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation.',
     ]);
   });
 
@@ -135,6 +135,16 @@ describe("stack config", () => {
       'aws-swarm:publishedPorts[2].protocol is "sctp"; use "tcp" or "udp".',
       "aws-swarm:publishedPorts[4] repeats 8080/tcp; list each port once.",
       'aws-swarm:publishedPorts[5] is "x"; write a port number or { port: 53, protocol: "udp" }.',
+    ]);
+  });
+});
+
+describe("stack config: tokenRotation", () => {
+  it("passes the marker through and refuses one that is not a single printable line", () => {
+    const base = { "aws-swarm:sshAllowedCidrs": '["203.0.113.0/24"]' };
+    assert.strictEqual(parseStackConfig({ ...base, "aws-swarm:tokenRotation": "2026-12-01" }).config?.tokenRotation, "2026-12-01");
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:tokenRotation": "a\nb; rm -rf /" }).problems, [
+      'aws-swarm:tokenRotation is "a\\nb; rm -rf /"; use 1 to 128 printable ASCII characters on one line, e.g. a date such as "2026-12-01".',
     ]);
   });
 });
