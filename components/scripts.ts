@@ -57,10 +57,14 @@ export const INSTALLED_STEPS: readonly Step[] = ["init", "token", "join", "label
 
 /** Version of the installed steps: a hash of every script they are made of. */
 export function stepsVersion(): string {
+  // Every step of every host names the version: hash the scripts once per process.
+  if (version !== undefined) return version;
   const h = createHash("sha256");
   for (const file of ["lib.sh", ...INSTALLED_STEPS.map((s) => `${s}.sh`)]) h.update(file).update("\0").update(readScript(file));
-  return h.digest("hex").slice(0, 12);
+  version = h.digest("hex").slice(0, 12);
+  return version;
 }
+let version: string | undefined;
 
 const HEREDOC_END = "AWS_SWARM_STEP_EOF";
 
@@ -69,6 +73,12 @@ const HEREDOC_END = "AWS_SWARM_STEP_EOF";
  * temporary directory, then renamed, so a step never sees half a copy.
  */
 export function renderInstallCommand(): string {
+  installCommand ??= buildInstallCommand();
+  return installCommand;
+}
+let installCommand: string | undefined;
+
+function buildInstallCommand(): string {
   const dir = `${STEPS_DIR}/${stepsVersion()}`;
   const files = ["lib.sh", ...INSTALLED_STEPS.map((step) => `${step}.sh`)].map((file) => {
     const text = readScript(file);
