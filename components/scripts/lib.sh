@@ -73,3 +73,18 @@ retry_update() {
     return 1
   done
 }
+
+# The AWS CLI as the nodes use it. On EC2 the instance role and the region come from IMDS. A
+# host that must reach AWS through another endpoint (the lab's moto, a VPC endpoint's DNS name)
+# gets AWS_SWARM_ENDPOINT_URL, and whatever else the CLI needs, from /etc/aws-swarm/aws.env:
+# Debian's awscli 2.9 predates AWS_ENDPOINT_URL, so the endpoint has to be a flag.
+aws_cli() {
+  if [ -z "${AWS_SWARM_ENV_LOADED:-}" ] && [ -r /etc/aws-swarm/aws.env ]; then
+    set -a
+    . /etc/aws-swarm/aws.env
+    set +a
+  fi
+  AWS_SWARM_ENV_LOADED=1
+  command -v aws >/dev/null 2>&1 || die "the AWS CLI is not installed on $(hostname); install it (Debian: apt-get install awscli)"
+  aws ${AWS_SWARM_ENDPOINT_URL:+--endpoint-url "$AWS_SWARM_ENDPOINT_URL"} "$@"
+}

@@ -1,0 +1,90 @@
+// moto's server (PyPI `moto[server]`) as the AWS API of lab tests: one process per test, bound
+// to the lab's bridge address so that the lab hosts reach it and nothing else does.
+import { ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
+
+export interface MotoOptions {
+    /** Address to bind: the lab bridge (`<LAB_NET>.1`) so hosts reach it. */
+    host: string;
+    /** Port; default a free one. */
+    port?: number;
+    /** How long to wait for it to answer; default 30 000 ms. */
+    timeoutMs?: number;
+}
+
+/** Credentials moto accepts (any), for clients on the lab hosts and in the test. */
+export const MOTO_ENV = {
+    AWS_ACCESS_KEY_ID: "testing",
+    AWS_SECRET_ACCESS_KEY: "testing",
+    AWS_DEFAULT_REGION: "us-east-1",
+} as const;
+
+function freePort(host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.once("error", reject);
+        srv.listen(0, host, () => {
+            const port = (srv.address() as net.AddressInfo).port;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host, port });
+        s.once("connect", () => { s.destroy(); resolve(true); });
+        s.once("error", () => resolve(false));
+    });
+}
+
+export class Moto {
+    private constructor(private readonly child: ChildProcess, readonly endpoint: string, private readonly log: string[]) {}
+
+    /** Starts moto_server and waits until it accepts connections. */
+    static async start(opts: MotoOptions): Promise<Moto> {
+        const port = opts.port ?? (await freePort(opts.host));
+        const log: string[] = [];
+        const child = spawn("moto_server", ["-H", opts.host, "-p", String(port)], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, ...MOTO_ENV },
+        });
+        child.stdout?.on("data", (b: Buffer) => log.push(b.toString()));
+        child.stderr?.on("data", (b: Buffer) => log.push(b.toString()));
+        const spawned = new Promise<void>((resolve, reject) => {
+            child.once("spawn", resolve);
+            child.once("error", (e) => reject(new Error(`moto_server did not start (${e.message}); install it: pip install 'moto[server]'`)));
+        });
+        await spawned;
+        const end = Date.now() + (opts.timeoutMs ?? 30_000);
+        while (!(await answers(opts.host, port))) {
+            if (child.exitCode !== null || Date.now() > end) {
+                child.kill("SIGKILL");
+                throw new Error(`moto_server on ${opts.host}:${port} did not answer: ${log.join("").slice(-2000)}`);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return new Moto(child, `http://${opts.host}:${port}`, log);
+    }
+
+    /** The server's output so far, for failure messages. */
+    output(): string {
+        return this.log.join("");
+    }
+
+    /** Lines for /etc/aws-swarm/aws.env on a lab host (read by lib.sh's aws_cli). */
+    awsEnv(): string {
+        const lines = Object.entries({ ...MOTO_ENV, AWS_SWARM_ENDPOINT_URL: this.endpoint }).map(([k, v]) => `${k}=${v}`);
+        return `${lines.join("\n")}\n`;
+    }
+
+    /** Ends the server (this process started it; it is ended by its PID). */
+    async stop(): Promise<void> {
+        if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+        const exited = new Promise((r) => this.child.once("exit", r));
+        this.child.kill("SIGTERM");
+        const t = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(t);
+    }
+}
