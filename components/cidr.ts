@@ -7,8 +7,7 @@ import { formatIpv4Address, ipv4CidrProblem, parseIpv4Cidr } from "./cidr-parse"
 import { sourceCidrsProblems } from "./cidr-ranges";
 
 export {
-  formatIpv4Address, Ipv4Cidr, ipv4CidrProblem, isValidIpv4Cidr, isValidIpv6Cidr, parseIpv4Address, parseIpv4Cidr,
-  parseIpv6Address,
+  cidrProblem, formatIpv4Address, Ipv4Cidr, ipv4CidrProblem, isValidIpv4Cidr, isValidIpv6Cidr, parseIpv4Cidr,
 } from "./cidr-parse";
 
 export {

@@ -5,6 +5,7 @@ import {
   isValidIpv4Cidr,
   isValidIpv6Cidr,
   isWorldCidr,
+  parseCidr,
   sshCidrProblems,
   subnetCidrs,
   subnetPlan,
@@ -62,6 +63,24 @@ describe("cidr", () => {
         "2001:db8::",
       ];
       for (const c of bad) assert.strictEqual(isValidIpv6Cidr(c), false, c);
+    });
+  });
+
+  describe("parsing through ipaddr.js", () => {
+    it("turns away the inet_aton forms EC2 refuses or reads differently", () => {
+      for (const c of ["10.1/16", "0x0a.0.0.0/8", "012.0.0.0/8", "10.0.0.0 /8", "10.0.0.0/8\n", "fe80::/64%eth0"]) {
+        assert.strictEqual(parseCidr(c), undefined, c);
+      }
+    });
+
+    it("reads IPv6 with an embedded IPv4 address", () => {
+      assert.deepStrictEqual(parseCidr("::ffff:10.0.0.0/104"), { family: 6, address: 0xffff0a000000n, prefix: 104 });
+    });
+
+    it("names the IPv6 network the user meant when host bits are set", () => {
+      assert.deepStrictEqual(sshCidrProblems(["2001:db8::1/32"]), [
+        'sshAllowedCidrs[0] is "2001:db8::1/32", which has host bits set; use "2001:db8::/32".',
+      ]);
     });
   });
 
