@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { throwIfInvalid } from "./errors";
 import { managerCountProblems } from "./quorum";
+import { waitSecondsProblems } from "./waits";
 import { installedStepCommand, renderInstallCommand, Step } from "./scripts";
 
 /** Anything reachable over SSH that runs Docker: an EC2 instance, a VM, a lab host. */
@@ -68,12 +69,8 @@ export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
     problems.push(`host names ${JSON.stringify([...new Set(dupes)])} are used twice; give every host its own name.`);
   }
   problems.push(...tokenRotationProblems(args.tokenRotation, "tokenRotation"));
-  for (const key of ["dockerWaitSeconds", "drainSeconds"] as const) {
-    const v = args[key];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) {
-      problems.push(`${key} is ${v}; use a whole number of seconds from 1 to 3600.`);
-    }
-  }
+  problems.push(...waitSecondsProblems(args.dockerWaitSeconds, "dockerWaitSeconds"));
+  problems.push(...waitSecondsProblems(args.drainSeconds, "drainSeconds"));
   return problems;
 }
 

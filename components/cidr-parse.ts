@@ -95,7 +95,7 @@ export function isValidIpv6Cidr(text: string): boolean {
 }
 
 /** Parses an IPv4 `a.b.c.d/n` (host bits allowed) for subnet arithmetic; undefined when malformed. */
-export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
+export function parseIpv4Cidr(text: unknown): Ipv4Cidr | undefined {
   const c = parseCidr(text);
   return c?.family === 4 ? { address: Number(c.address), prefix: c.prefix } : undefined;
 }

@@ -100,8 +100,8 @@ describe("cidr", () => {
     });
 
     it("reports an empty list, the world, malformed entries and duplicates", () => {
-      assert.deepStrictEqual(sshCidrProblems([], "aws-swarm:sshAllowedCidrs"), [
-        'aws-swarm:sshAllowedCidrs is []; list the networks allowed to reach SSH, e.g. ["203.0.113.0/24"].',
+      assert.deepStrictEqual(sshCidrProblems([]), [
+        'sshAllowedCidrs is []; list the networks that may reach SSH, e.g. sshAllowedCidrs: ["203.0.113.0/24"].',
       ]);
       const cidrs = ["0.0.0.0/0", "::/0", "1.2.3.4", "10.0.0.0/8", "10.0.0.0/8"];
       assert.deepStrictEqual(sshCidrProblems(cidrs), [
