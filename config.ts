@@ -59,6 +59,7 @@ const LIST_KEYS: Record<string, string> = {
   publishedCidrs: "198.51.100.0/24",
   publishedPorts: "8443",
   services: "",
+  stacks: "",
 };
 
 function parseJson(k: string, text: string, problems: string[]): unknown {
@@ -70,7 +71,10 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
   }
   if (k in LIST_KEYS && (value === undefined || typeof value === "string" || typeof value === "number")) {
     // `pulumi config set key value` without --path stores one plain string, the likeliest slip.
-    const entry = k === "services" ? `'${key(k)}[0].name' web` : `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
+    const entry =
+      k === "services" ? `'${key(k)}[0].name' web` :
+      k === "stacks" ? `'${key(k)}[0].name' shop && pulumi config set --path '${key(k)}[0].composeFile' shop.yaml` :
+      `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
     problems.push(
       `${key(k)} is ${shown(text)}, a plain string, but it must be a list; set it entry by entry: ` +
         `pulumi config rm ${key(k)} && pulumi config set --path ${entry}.`,
@@ -89,8 +93,8 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
  */
 function decodeNumber(text: string | undefined): unknown {
   if (text === undefined) return undefined;
-  const t = text.trim();
-  return /^-?\d+(\.\d+)?(e\d+)?$/i.test(t) ? Number(t) : t;
+  // No trimming: "3\n" is not what `pulumi config set` stores for 3, so it is reported as written.
+  return /^-?\d+(\.\d+)?(e\d+)?$/i.test(text) ? Number(text) : text;
 }
 
 /** A list or object key: the parsed value, or undefined (problem reported) when it is unset or not JSON. */
