@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { shown, throwIfInvalid } from "./errors";
-import { CheckedStack, checkStack } from "./compose-config";
+import { CheckedStack, checkStack, stackNameProblems } from "./compose-config";
 import { deployInput, renderCompose } from "./compose-render";
 import { stepCommand } from "./scripts";
 import { PublishedEndpoint } from "./services-config";
@@ -42,9 +42,7 @@ export function composeStackProblems(
   const problems: string[] = [];
   for (const k of ["dockerWaitSeconds", "waitSeconds"] as const) problems.push(...waitSecondsProblems(args[k], k));
   const stack = args.stackName ?? name;
-  if (!/^[a-z0-9][a-z0-9_-]{0,29}$/.test(stack)) {
-    problems.push(`stackName is ${shown(stack)}; use at most 30 lower-case letters, digits, "-" or "_".`);
-  }
+  problems.push(...stackNameProblems(stack, "stackName"));
   if (typeof args.composeFile !== "string") {
     problems.push(`composeFile is ${shown(args.composeFile)}; set it to the path of a compose file.`);
     return { problems };

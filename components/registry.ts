@@ -5,6 +5,7 @@ import type { SwarmHost } from "./bootstrap";
 import { shown, throwIfInvalid } from "./errors";
 import { imageReferenceProblems } from "./image-reference";
 import { DEFAULT_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
+import { hostNamesProblems } from "./host-names";
 
 /** The registry image when none is given: Docker's own distribution registry, v2 API. */
 export const DEFAULT_REGISTRY_IMAGE = "registry:2";
@@ -126,20 +127,7 @@ export function registryNodeProblems(args: {
   const { image, endpoint, dockerWaitSeconds: wait } = args;
   // An Output is checked by the Services/config layer that produced it; a plain value here.
   if (typeof image === "string") problems.push(...imageReferenceProblems(image, "image", DEFAULT_REGISTRY_IMAGE));
-  const names = (args.hosts ?? []).map((h) => h.name);
-  for (const name of names) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {
-      problems.push(
-        `host name ${shown(name)} names a resource; use kebab-case such as "worker-3".`,
-      );
-    }
-  }
-  const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
-  if (dupes.length > 0) {
-    problems.push(
-      `hosts has the names ${shown(dupes)} more than once; give every node its own name.`,
-    );
-  }
+  problems.push(...hostNamesProblems((args.hosts ?? []).map((h) => h.name), "hosts"));
   if (typeof endpoint === "string" && endpoint !== "" && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
     problems.push(
       `endpoint is ${shown(endpoint)}; use an http:// or https:// URL such as ` +
