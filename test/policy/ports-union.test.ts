@@ -103,6 +103,32 @@ describe("swarm-no-world-open-ports-across-rules", () => {
     assert.match((await runPolicy(policy, args)).join("\n"), /^security group "nodes" admits SSH/);
   });
 
+  it("reports an instance whose two security groups each open half of the internet to SSH", async () => {
+    const a = group("a");
+    const b = group("b");
+    const instance = stackResource(
+      aws.ec2.Instance,
+      { vpcSecurityGroupIds: ["a-id", "b-id"] },
+      { name: "node", propertyDependencies: { vpcSecurityGroupIds: [a, b] } },
+    );
+    const args = stackArgs([a, b, sgRule("ra", a, ["0.0.0.0/1"]), sgRule("rb", b, ["128.0.0.0/1"]), instance]);
+    assert.deepStrictEqual(await runPolicy(policy, args), [
+      'instance "node" admits SSH (port 22) from every IPv4 address: together the permissions of its security ' +
+        'groups (security group "a", security group "b"), security group rule "ra" 0.0.0.0/1, security group rule "rb" ' +
+        `128.0.0.0/1, cover the whole IPv4 internet; ${FIX}`,
+    ]);
+  });
+
+  it("finds an instance's groups by the IDs it names, and reports what one group opens only once", async () => {
+    const a = group("a", "sg-0a");
+    const b = group("b", "sg-0b");
+    const instance = stackResource(aws.ec2.LaunchTemplate, { vpcSecurityGroupIds: ["sg-0a", "sg-0b"] }, { name: "lt" });
+    const halves = stackArgs([a, b, sgRule("ra", a, ["0.0.0.0/1"]), sgRule("rb", b, ["128.0.0.0/1"]), instance]);
+    assert.match((await runPolicy(policy, halves)).join("\n"), /^launch template "lt" admits SSH \(port 22\) from every IPv4 address/);
+    const whole = stackArgs([a, b, sgRule("ra", a, ["0.0.0.0/1"]), sgRule("rb", a, ["128.0.0.0/1"]), instance]);
+    assert.deepStrictEqual((await runPolicy(policy, whole)).map((m) => m.split(" admits")[0]), ['security group "a"']);
+  });
+
   it("leaves a single /0 to the per-resource rules", async () => {
     const nodes = group();
     assert.deepStrictEqual(await runPolicy(policy, stackArgs([nodes, sgRule("a", nodes, ["0.0.0.0/0"])])), []);
