@@ -2,6 +2,7 @@ import * as assert from "node:assert";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { Engine, recorder } from "./engine";
+import { REPO, startRunnerHost } from "./runner-host";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -65,6 +66,40 @@ describe("the program under the real engine: bad stack config", function () {
     assert.strictEqual(errors[0].split("\n").length, 5);
     assert.ok(errors[0].split("\n").every((line) => line.startsWith("- aws-swarm:")), errors[0]);
     assert.deepStrictEqual(rec.stepTypes().filter((t) => t !== "pulumi:pulumi:Stack"), []);
+  });
+
+  it("prints every problem once, alone, when the SDK's own runner runs the project (the path of pulumi preview)", async () => {
+    const host = await startRunnerHost(REPO);
+    try {
+      const stack = await engine.stack("aws-swarm", "runner", async () => undefined);
+      await stack.setAllConfig({
+        "aws-swarm:managerCount": plain("4"),
+        "aws-swarm:sshAllowedCidrs": plain('["0.0.0.0/1","128.0.0.0/1"]'),
+      });
+      const failed = await engine.cli(stack, ["preview", `--client=${host.address}`, "--non-interactive"]).then(
+        () => undefined,
+        (e: { stdout?: string; stderr?: string }) => e,
+      );
+      assert.ok(failed, "preview succeeded");
+      const shown = `${failed.stdout ?? ""}${failed.stderr ?? ""}`;
+      const problems = [
+        "aws-swarm:managerCount is 4; a Swarm manager quorum must be odd and at most 7: use 1, 3, 5 or 7.",
+        'aws-swarm:sshAllowedCidrs[0] is "0.0.0.0/1", wider than /8, which opens SSH to a large part of the internet; list your office or VPN ranges (IPv4 /8 or longer, IPv6 /32 or longer).',
+        'aws-swarm:sshAllowedCidrs[1] is "128.0.0.0/1", wider than /8, which opens SSH to a large part of the internet; list your office or VPN ranges (IPv4 /8 or longer, IPv6 /32 or longer).',
+      ];
+      // One error in the CLI's summary, holding every problem; no warning (a missing entry point
+      // would warn and fall back, see Pulumi.yaml `main`).
+      const summary = shown.split(/^Diagnostics:$/m)[1]?.split(/^Resources:$/m)[0] ?? "";
+      assert.strictEqual(summary.split("error: ").length - 1, 1, shown);
+      assert.doesNotMatch(summary, /warning: /, shown);
+      for (const p of problems) assert.strictEqual(summary.split(`- ${p}`).length - 1, 1, `${p}\n${shown}`);
+      assert.doesNotMatch(shown, /^\s+at /m, "a stack trace reached the user");
+      assert.doesNotMatch(shown, /unhandled exception|ConfigError|exited with non-zero exit code/i);
+      assert.deepStrictEqual(host.runs.map((r) => r.exitCode), [32]);
+      assert.match(shown, /Resources:\s+\+ 1 to create/);
+    } finally {
+      host.stop();
+    }
   });
 
   it("refuses a secret set without --secret, by the engine's own secret keys, without its value", async () => {
