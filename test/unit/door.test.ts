@@ -4,6 +4,7 @@ import { created, settle, valueOf } from "../helpers/mocks";
 import { runProgram, stackConfig } from "../helpers/stack";
 import { CONFIG_KEYS, parseStackConfig } from "../../config";
 import { ConfigError, Services, SwarmCluster } from "../../components";
+import { swarmClusterProblems } from "../../components/cluster";
 
 /**
  * One validation at the door: every bad stack-config value stops the program before a single
@@ -230,6 +231,44 @@ describe("one validation at the door", () => {
         "- aws-swarm:workerCount is -1; use a whole number of workers from 0 to 1000.",
     );
   });
+});
+
+describe("one rule, two names: stack config and SwarmCluster Args report the same problems", () => {
+  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation"];
+  const NUMBER_KEYS = ["managerCount", "workerCount", "azCount"];
+  const JSON_KEYS = ["sshAllowedCidrs", "publishedCidrs", "registry"];
+  /** The value as a component user would pass it, or undefined when only config can hold it. */
+  function asArg(key: string, text: string): { value: unknown } | undefined {
+    if (STRING_KEYS.includes(key)) return { value: text };
+    if (NUMBER_KEYS.includes(key)) return { value: /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text };
+    if (!JSON_KEYS.includes(key)) return undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === "string" || typeof value === "number" ? undefined : { value };
+    } catch {
+      return undefined;
+    }
+  }
+  const rows = BAD.flatMap(([key, text]) => {
+    const arg = asArg(key, text);
+    return arg ? [{ key, text, value: arg.value }] : [];
+  });
+
+  it("covers every key both can take", () => {
+    assert.deepStrictEqual([...new Set(rows.map((r) => r.key))].sort(), [...STRING_KEYS, ...NUMBER_KEYS, ...JSON_KEYS].sort());
+  });
+
+  for (const { key, text, value } of rows) {
+    it(`${key} = ${JSON.stringify(text)}`, () => {
+      const base = { sshAllowedCidrs: ["203.0.113.0/24"] };
+      const fromArgs = swarmClusterProblems({ ...base, [key]: value });
+      const fromConfig = parseStackConfig({ [K("sshAllowedCidrs")]: '["203.0.113.0/24"]', [K(key)]: text }).problems;
+      assert.ok(fromArgs.length > 0);
+      // Only the empty-list fix differs: each says how its user sets a list.
+      const same = (p: string) => p.replace(/, e\.g\. .*$/, "");
+      assert.deepStrictEqual(fromConfig.map((p) => same(p.replace(/aws-swarm:/g, ""))), fromArgs.map(same));
+    });
+  }
 });
 
 describe("SwarmCluster args at the door", () => {
