@@ -1,15 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, shown } from "./components/errors";
-import { sourceCidrsProblems, subnetPlanProblems } from "./components/cidr";
-import { imageReferenceProblems } from "./components/image-reference";
-import {
-  DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT, managerCountProblems, workerCountProblems,
-} from "./components/quorum";
+import { DEFAULT_VPC_CIDR } from "./components/cidr";
+import { DEFAULT_AZ_COUNT } from "./components/azs";
+import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./components/instance-type";
+import { DEFAULT_NODE_PLACEMENT } from "./components/network";
+import { DEFAULT_REGISTRY_IMAGE } from "./components/registry";
+import { swarmClusterProblems } from "./components/cluster";
+import { SettingNames } from "./components/setting-names";
+import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./components/quorum";
 import {
   parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
-import { tokenRotationProblems } from "./components/bootstrap";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -48,7 +50,6 @@ export interface StackConfig {
 }
 
 type Raw = Record<string, string>;
-type Reader = (raw: Raw, problems: string[]) => unknown;
 
 const key = (k: string) => `${NAMESPACE}:${k}`;
 
@@ -58,6 +59,7 @@ const LIST_KEYS: Record<string, string> = {
   publishedCidrs: "198.51.100.0/24",
   publishedPorts: "8443",
   services: "",
+  stacks: "",
 };
 
 function parseJson(k: string, text: string, problems: string[]): unknown {
@@ -69,7 +71,10 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
   }
   if (k in LIST_KEYS && (value === undefined || typeof value === "string" || typeof value === "number")) {
     // `pulumi config set key value` without --path stores one plain string, the likeliest slip.
-    const entry = k === "services" ? `'${key(k)}[0].name' web` : `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
+    const entry =
+      k === "services" ? `'${key(k)}[0].name' web` :
+      k === "stacks" ? `'${key(k)}[0].name' shop && pulumi config set --path '${key(k)}[0].composeFile' shop.yaml` :
+      `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
     problems.push(
       `${key(k)} is ${shown(text)}, a plain string, but it must be a list; set it entry by entry: ` +
         `pulumi config rm ${key(k)} && pulumi config set --path ${entry}.`,
@@ -82,66 +87,40 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
   return value;
 }
 
-function integer(k: string, fallback: number, check: (n: unknown, setting: string) => string[]): Reader {
-  return (raw, problems) => {
-    if (raw[k] === undefined) return fallback;
-    const text = raw[k].trim();
-    const n = /^-?\d+(\.\d+)?(e\d+)?$/i.test(text) ? Number(text) : text;
-    const found = check(n, key(k));
-    problems.push(...found);
-    return found.length ? undefined : n;
-  };
+/**
+ * Pulumi stores every value as text: a number-looking value becomes a number, anything else
+ * stays the text, so the rule reports it as written (`"three"`, `"3; rm -rf /"`).
+ */
+function decodeNumber(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  // No trimming: "3\n" is not what `pulumi config set` stores for 3, so it is reported as written.
+  return /^-?\d+(\.\d+)?(e\d+)?$/i.test(text) ? Number(text) : text;
 }
 
-function instanceType(k: string, fallback: () => string | undefined): Reader {
-  return (raw, problems) => {
-    const v = raw[k] ?? fallback();
-    if (v !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)) {
-      problems.push(`${key(k)} is ${shown(v)}, which is not an EC2 instance type; use e.g. "t3.small".`);
-    }
-    return v;
-  };
+/** A list or object key: the parsed value, or undefined (problem reported) when it is unset or not JSON. */
+function decodeJson(raw: Raw, k: string, problems: string[]): unknown {
+  return raw[k] === undefined ? undefined : parseJson(k, raw[k], problems);
 }
 
-function cidrList(raw: Raw, problems: string[], k: string, required: boolean, opens: string): string[] {
-  const text = raw[k];
-  const setFix = `list the networks that may reach ${opens}, e.g. pulumi config set --path '${key(k)}[0]' 203.0.113.0/24`;
-  const value = text === undefined ? undefined : parseJson(k, text, problems);
-  if (text !== undefined && value === undefined) return [];
-  const found = sourceCidrsProblems(value, key(k), { opens, required, setFix });
-  problems.push(...found);
-  return found.length || !Array.isArray(value) ? [] : (value as string[]);
-}
-
-function registry(raw: Raw, problems: string[]): RegistryConfig {
-  const defaults: RegistryConfig = { enabled: true, image: "registry:2", forceDestroy: false };
+/** `registry`: `true`/`false` as Pulumi stores booleans, else an object. */
+function decodeRegistry(raw: Raw, problems: string[]): unknown {
   const text = raw.registry;
-  if (text === undefined) return defaults;
-  if (text === "true" || text === "false") return { ...defaults, enabled: text === "true" };
-  const value = parseJson("registry", text, problems);
-  if (value === undefined) return defaults;
-  const fix = `use true, false or { enabled: bool, image: string, forceDestroy: bool }`;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${key("registry")} is ${shown(value)}; ${fix}.`);
-    return defaults;
-  }
-  const v = value as Record<string, unknown>;
-  const out = { ...defaults };
-  for (const [field, val] of Object.entries(v)) {
-    const where = `${key("registry")}.${field}`;
-    if (field === "enabled" || field === "forceDestroy") {
-      if (typeof val !== "boolean") problems.push(`${where} is ${shown(val)}; use true or false.`);
-      else out[field] = val;
-    } else if (field === "image") {
-      const found = imageReferenceProblems(val, where, "registry:2");
-      problems.push(...found);
-      if (found.length === 0) out.image = val as string;
-    } else {
-      problems.push(`${where} is not a known setting; ${fix}.`);
-    }
-  }
-  return out;
+  if (text === "true" || text === "false") return text === "true";
+  return decodeJson(raw, "registry", problems);
 }
+
+/** The registry settings with defaults, once `value` passed clusterRegistryProblems. */
+function resolveRegistry(value: unknown): RegistryConfig {
+  const defaults: RegistryConfig = { enabled: true, image: DEFAULT_REGISTRY_IMAGE, forceDestroy: false };
+  if (typeof value === "boolean") return { ...defaults, enabled: value };
+  return { ...defaults, ...(value as Partial<RegistryConfig> | undefined) };
+}
+
+/** How stack-config users write settings: `aws-swarm:<key>`, lists set entry by entry. */
+export const STACK_CONFIG_NAMES: SettingNames = {
+  prefix: `${NAMESPACE}:`,
+  listEntry: (setting, example) => `pulumi config set --path '${setting}[0]' ${example}`,
+};
 
 /**
  * `services`, checked by components/services-config.ts; every secret a service lists must be
@@ -214,37 +193,49 @@ export function parseStackConfig(
     if ((CONFIG_KEYS as readonly string[]).includes(name)) raw[name] = v;
     else problems.push(`${k} is not a known setting (value ${shown(v)}); remove it or use one of: ${CONFIG_KEYS.join(", ")}.`);
   }
-  const managerCount = integer("managerCount", DEFAULT_MANAGER_COUNT, managerCountProblems)(raw, problems) as number;
-  const workerCount = integer("workerCount", DEFAULT_WORKER_COUNT, workerCountProblems)(raw, problems) as number;
-  const azCount = integer("azCount", 3, (n, s) =>
-    typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 6 ? [] : [`${s} is ${shown(n)}; use a whole number of availability zones from 1 to 6.`],
-  )(raw, problems) as number;
-  const base = instanceType("instanceType", () => "t3.small")(raw, problems) as string;
-  const managerInstanceType = instanceType("managerInstanceType", () => base)(raw, problems) as string;
-  const workerInstanceType = instanceType("workerInstanceType", () => base)(raw, problems) as string;
-  const sshAllowedCidrs = cidrList(raw, problems, "sshAllowedCidrs", true, "SSH");
-  const publishedCidrs = cidrList(raw, problems, "publishedCidrs", false, "the published ports on the nodes");
-  const vpcCidr = raw.vpcCidr ?? "10.0.0.0/16";
-  problems.push(...subnetPlanProblems(vpcCidr, Number.isInteger(azCount) ? azCount : 1, key("vpcCidr")));
-  const nodePlacement = raw.nodePlacement ?? "public";
-  if (nodePlacement !== "public" && nodePlacement !== "private") {
-    problems.push(`${key("nodePlacement")} is ${shown(nodePlacement)}; use "public" (nodes with public IPs, cheapest) or "private" (NAT gateway + bastion).`);
-  }
-  const sshPublicKey = raw.sshPublicKey;
-  if (sshPublicKey !== undefined && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey.trim())) {
-    problems.push(`${key("sshPublicKey")} is ${shown(sshPublicKey.slice(0, 40))}…, which is not an OpenSSH public key; paste the one line of your id_ed25519.pub, or unset it to have a key generated.`);
-  }
+  // Decode what Pulumi stored as text; a value that cannot be decoded is reported once, here.
+  const decodeProblems: string[] = [];
+  const decoded = {
+    managerCount: decodeNumber(raw.managerCount),
+    workerCount: decodeNumber(raw.workerCount),
+    azCount: decodeNumber(raw.azCount),
+    managerInstanceType: raw.managerInstanceType,
+    workerInstanceType: raw.workerInstanceType,
+    sshAllowedCidrs: decodeJson(raw, "sshAllowedCidrs", decodeProblems),
+    publishedCidrs: decodeJson(raw, "publishedCidrs", decodeProblems),
+    vpcCidr: raw.vpcCidr,
+    nodePlacement: raw.nodePlacement,
+    sshPublicKey: raw.sshPublicKey,
+    registry: decodeRegistry(raw, decodeProblems),
+    tokenRotation: raw.tokenRotation,
+  };
+  problems.push(...decodeProblems);
+  const undecoded = new Set(decodeProblems.map((p) => p.split(/[ .[]/)[0]));
+  // The cluster's own rules, with its own defaults, under the names the user wrote. Services,
+  // published ports and stacks are parsed below by the functions the cluster uses for them,
+  // because the program needs what they return.
+  problems.push(
+    ...instanceTypeProblems(raw.instanceType, key("instanceType")),
+    ...swarmClusterProblems(decoded, STACK_CONFIG_NAMES).filter((p) => !undecoded.has(p.split(/[ .[]/)[0])),
+  );
+  const base = raw.instanceType ?? DEFAULT_INSTANCE_TYPE;
   const config: StackConfig = {
-    managerCount, workerCount, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr,
-    azCount, nodePlacement: nodePlacement as StackConfig["nodePlacement"], sshPublicKey: sshPublicKey?.trim(),
-    registry: registry(raw, problems),
+    managerCount: (decoded.managerCount ?? DEFAULT_MANAGER_COUNT) as number,
+    workerCount: (decoded.workerCount ?? DEFAULT_WORKER_COUNT) as number,
+    managerInstanceType: raw.managerInstanceType ?? base,
+    workerInstanceType: raw.workerInstanceType ?? base,
+    sshAllowedCidrs: (decoded.sshAllowedCidrs ?? []) as string[],
+    vpcCidr: raw.vpcCidr ?? DEFAULT_VPC_CIDR,
+    azCount: (decoded.azCount ?? DEFAULT_AZ_COUNT) as number,
+    nodePlacement: (raw.nodePlacement ?? DEFAULT_NODE_PLACEMENT) as StackConfig["nodePlacement"],
+    sshPublicKey: raw.sshPublicKey?.trim(),
+    registry: resolveRegistry(decoded.registry),
     services: services(raw, all, problems),
-    publishedCidrs,
+    publishedCidrs: (decoded.publishedCidrs ?? []) as string[],
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
     tokenRotation: raw.tokenRotation,
   };
-  problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)
       .filter((name) => CREDENTIAL_NAME.test(name))

@@ -4,6 +4,16 @@ import { ConfigError, shown } from "./errors";
 /** AZ counts a Network accepts: enough for a 3-AZ quorum, no more than most regions have. */
 export const MIN_AZ_COUNT = 1;
 export const MAX_AZ_COUNT = 6;
+/** AZs when none is given: a 3-manager quorum survives the loss of any one of them. */
+export const DEFAULT_AZ_COUNT = 3;
+
+/** Problems with an AZ count: a whole number from MIN_AZ_COUNT to MAX_AZ_COUNT. */
+export function azCountProblems(value: unknown, setting = "azCount"): string[] {
+  if (typeof value === "number" && Number.isInteger(value) && value >= MIN_AZ_COUNT && value <= MAX_AZ_COUNT) {
+    return [];
+  }
+  return [`${setting} is ${shown(value)}; use a whole number of availability zones from ${MIN_AZ_COUNT} to ${MAX_AZ_COUNT}.`];
+}
 
 function requireWhole(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) {

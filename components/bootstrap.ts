@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { throwIfInvalid } from "./errors";
 import { managerCountProblems } from "./quorum";
+import { waitSecondsProblems } from "./waits";
+import { hostNamesProblems } from "./host-names";
 import { installedStepCommand, renderInstallCommand, Step } from "./scripts";
 
 /** Anything reachable over SSH that runs Docker: an EC2 instance, a VM, a lab host. */
@@ -58,22 +60,10 @@ export function tokenRotationProblems(value: unknown, setting: string): string[]
 export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
   const problems = managerCountProblems(args.managers?.length, "managers.length");
   const names = [...(args.managers ?? []), ...(args.workers ?? [])].map((h) => h.name);
-  for (const name of names) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {
-      problems.push(`host name ${JSON.stringify(name)} is not kebab-case; use e.g. "worker-3".`);
-    }
-  }
-  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-  if (dupes.length > 0) {
-    problems.push(`host names ${JSON.stringify([...new Set(dupes)])} are used twice; give every host its own name.`);
-  }
+  problems.push(...hostNamesProblems(names, "managers and workers"));
   problems.push(...tokenRotationProblems(args.tokenRotation, "tokenRotation"));
-  for (const key of ["dockerWaitSeconds", "drainSeconds"] as const) {
-    const v = args[key];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) {
-      problems.push(`${key} is ${v}; use a whole number of seconds from 1 to 3600.`);
-    }
-  }
+  problems.push(...waitSecondsProblems(args.dockerWaitSeconds, "dockerWaitSeconds"));
+  problems.push(...waitSecondsProblems(args.drainSeconds, "drainSeconds"));
   return problems;
 }
 

@@ -3,42 +3,18 @@
  * containment, whether a union covers the internet, and the one validation every layer uses.
  * Pure and free of Pulumi, so the policy pack imports it from a plain checkout.
  */
-import { isValidIpv4Cidr, ipv4CidrProblem, isValidIpv6Cidr, parseIpv4Address, parseIpv6Address } from "./cidr-parse";
+import { cidrBounds, cidrProblem, ParsedCidr, parseCidr } from "./cidr-parse";
 import { shown } from "./shown";
+
+export { ParsedCidr, parseCidr } from "./cidr-parse";
 
 /** True when a CIDR (IPv4 or IPv6) covers every address: `0.0.0.0/0`, `::/0`, `0::/00`. */
 export function isWorldCidr(text: string): boolean {
   return /\/0+$/.test(text.trim());
 }
 
-/** A parsed network CIDR of either family; `address` is the full address as a bigint. */
-export interface ParsedCidr {
-  family: 4 | 6;
-  address: bigint;
-  prefix: number;
-}
-
 const FAMILY_BITS = { 4: 32, 6: 128 } as const;
-
-/** Parses an IPv4 or IPv6 CIDR (host bits allowed); undefined when malformed. */
-export function parseCidr(text: string): ParsedCidr | undefined {
-  if (typeof text !== "string") return undefined;
-  const [address, length, ...rest] = text.trim().split("/");
-  if (rest.length > 0 || length === undefined || !/^\d{1,3}$/.test(length)) return undefined;
-  const prefix = Number(length);
-  const v4 = parseIpv4Address(address);
-  if (v4 !== undefined) return prefix <= 32 ? { family: 4, address: BigInt(v4), prefix } : undefined;
-  const v6 = parseIpv6Address(address);
-  if (v6 !== undefined && prefix <= 128) return { family: 6, address: v6, prefix };
-  return undefined;
-}
-
-/** The first and last address of a CIDR. */
-function bounds(c: ParsedCidr): [bigint, bigint] {
-  const size = 1n << BigInt(FAMILY_BITS[c.family] - c.prefix);
-  const first = c.address - (c.address % size);
-  return [first, first + size - 1n];
-}
+const bounds = cidrBounds;
 
 /** Whether every address of `inner` lies in `outer` (same family; unparseable never matches). */
 export function cidrContains(outer: string, inner: string): boolean {
@@ -113,9 +89,9 @@ export function sourceCidrsProblems(cidrs: unknown, setting: string, options: So
       problems.push(`${at}; use an IPv4 or IPv6 network CIDR such as "203.0.113.0/24" or "2001:db8::/48".`);
       return;
     }
-    if (parsed.family === 4 ? !isValidIpv4Cidr(text) : !isValidIpv6Cidr(text)) {
-      const network = parsed.family === 4 ? /use (".*")$/.exec(ipv4CidrProblem(text) ?? "")?.[1] : undefined;
-      problems.push(`${at}, which has host bits set; use ${network ?? "the network address of the block"}.`);
+    const hostBits = /has host bits set; use (".*")$/.exec(cidrProblem(text, parsed.family) ?? "");
+    if (hostBits) {
+      problems.push(`${at}, which has host bits set; use ${hostBits[1]}.`);
       return;
     }
     if (isWorldCidr(text)) {

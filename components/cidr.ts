@@ -3,18 +3,22 @@
  * the Network component and the tests can all call them synchronously.
  */
 import { ConfigError, shown } from "./errors";
-import { formatIpv4Address, ipv4CidrProblem, parseIpv4Cidr } from "./cidr-parse";
+import { ARGS_NAMES, SettingNames } from "./setting-names";
+import { cidrProblem, formatIpv4Address, ipv4CidrProblem, parseIpv4Cidr } from "./cidr-parse";
 import { sourceCidrsProblems } from "./cidr-ranges";
+import { azCountProblems } from "./azs";
 
 export {
-  formatIpv4Address, Ipv4Cidr, ipv4CidrProblem, isValidIpv4Cidr, isValidIpv6Cidr, parseIpv4Address, parseIpv4Cidr,
-  parseIpv6Address,
+  cidrProblem, formatIpv4Address, Ipv4Cidr, ipv4CidrProblem, isValidIpv4Cidr, isValidIpv6Cidr, parseIpv4Cidr,
 } from "./cidr-parse";
 
 export {
   cidrContains, isWorldCidr, MIN_SOURCE_PREFIX, parseCidr, ParsedCidr, sourceCidrsProblems, SourceCidrsOptions,
   worldCoveringFamilies,
 } from "./cidr-ranges";
+
+/** The VPC block when none is given: room for /20 subnets in up to 6 AZs and more later. */
+export const DEFAULT_VPC_CIDR = "10.0.0.0/16";
 
 /** The smallest and largest subnet AWS allows (and the range a VPC CIDR may take). */
 export const MIN_SUBNET_PREFIX = 28;
@@ -64,8 +68,8 @@ function bitsFor(value: number): number {
  * Every problem with `vpcCidr` for `azCount` AZs (one public and one private subnet each).
  * `key` is the setting name used in messages (config.ts passes `aws-swarm:vpcCidr`).
  */
-export function subnetPlanProblems(vpcCidr: string, azCount: number, key = "vpcCidr"): string[] {
-  const problem = ipv4CidrProblem(vpcCidr);
+export function subnetPlanProblems(vpcCidr: unknown, azCount: unknown, key = "vpcCidr"): string[] {
+  const problem = cidrProblem(vpcCidr, 4);
   if (problem) {
     const network = /has host bits set; use (".*")$/.exec(problem)?.[1];
     return [
@@ -81,7 +85,7 @@ export function subnetPlanProblems(vpcCidr: string, azCount: number, key = "vpcC
         `use e.g. "10.0.0.0/16".`,
     ];
   }
-  if (!Number.isInteger(azCount) || azCount < 1) return [];
+  if (typeof azCount !== "number" || !Number.isInteger(azCount) || azCount < 1) return [];
   const subnetPrefix = Math.max(LARGEST_SUBNET_PREFIX, prefix + bitsFor(2 * azCount));
   if (subnetPrefix > MIN_SUBNET_PREFIX) {
     return [
@@ -102,9 +106,7 @@ export function subnetPlanProblems(vpcCidr: string, azCount: number, key = "vpcC
  */
 export function subnetPlan(vpcCidr: string, azCount: number, key = "vpcCidr"): SubnetPlan {
   const problems = subnetPlanProblems(vpcCidr, azCount, key);
-  if (!Number.isInteger(azCount) || azCount < 1) {
-    problems.push(`azCount is ${shown(azCount)}; use a whole number of AZs from 1 to 6.`);
-  }
+  problems.push(...azCountProblems(azCount));
   if (problems.length > 0) throw new ConfigError(problems);
   const vpc = parseIpv4Cidr(vpcCidr)!;
   const prefix = Math.max(LARGEST_SUBNET_PREFIX, vpc.prefix + bitsFor(2 * azCount));
@@ -117,9 +119,13 @@ export function subnetPlan(vpcCidr: string, azCount: number, key = "vpcCidr"): S
   };
 }
 
-/** Every problem with a list of SSH source CIDRs; see {@link sourceCidrsProblems}. */
-export function sshCidrProblems(cidrs: unknown, key = "sshAllowedCidrs"): string[] {
-  return sourceCidrsProblems(cidrs, key, { opens: "SSH", required: true });
+/**
+ * Every problem with a list of SSH source CIDRs; see {@link sourceCidrsProblems}. `names` says
+ * how the user sets a list entry, for the fix of an empty list.
+ */
+export function sshCidrProblems(cidrs: unknown, key = "sshAllowedCidrs", names: SettingNames = ARGS_NAMES): string[] {
+  const setFix = `list the networks that may reach SSH, e.g. ${names.listEntry(key, "203.0.113.0/24")}`;
+  return sourceCidrsProblems(cidrs, key, { opens: "SSH", required: true, setFix });
 }
 
 /** A CIDR rendered for use in a resource name: `203.0.113.0/24` → `203-0-113-0-24`. */

@@ -2,11 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { throwIfInvalid, shown } from "./errors";
-import { Network, networkProblems } from "./network";
+import { DEFAULT_NODE_PLACEMENT, Network, networkProblems } from "./network";
 import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
-import { Registry } from "./registry";
-import { SwarmBootstrap, SwarmHost } from "./bootstrap";
+import { DEFAULT_REGISTRY_IMAGE, Registry } from "./registry";
+import { SwarmBootstrap, SwarmHost, tokenRotationProblems } from "./bootstrap";
+import { imageReferenceProblems } from "./image-reference";
+import { instanceTypeProblems } from "./instance-type";
+import { ARGS_NAMES, SettingNames, Unchecked } from "./setting-names";
+import { sshPublicKeyProblems } from "./ssh-key";
+import { NEW_INSTANCE_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
 import {
@@ -62,8 +67,8 @@ export interface SwarmClusterArgs {
   sshPublicKey?: pulumi.Input<string>;
   /** Login user of the AMI. @default "ec2-user" (Amazon Linux 2023) */
   sshUser?: string;
-  /** S3-backed registry on every node. @default { enabled: true } */
-  registry?: ClusterRegistryArgs;
+  /** S3-backed registry on every node; `false` turns it off. @default { enabled: true } */
+  registry?: ClusterRegistryArgs | boolean;
   /** Seconds the bootstrap waits for Docker on a new node (user data installs it). @default 600 */
   dockerWaitSeconds?: number;
   /**
@@ -102,32 +107,69 @@ const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"
   stackName: s.name, composeFile: s.composeFile, env: s.env, allowPrivileged: s.allowPrivileged, secrets,
 });
 
-/** Problems with SwarmCluster arguments that the child components would otherwise find later. */
-export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Problems with a cluster's registry setting: true, false, or { enabled, image, forceDestroy }.
+ * The image must be a plain reference: it becomes an argument of `docker run` on every node.
+ */
+export function clusterRegistryProblems(value: unknown, setting = "registry"): string[] {
+  if (value === undefined || typeof value === "boolean") return [];
+  const fix = `use true, false or { enabled: bool, image: string, forceDestroy: bool }`;
+  if (!isRecord(value)) return [`${setting} is ${shown(value)}; ${fix}.`];
+  return Object.entries(value).flatMap(([field, v]) => {
+    const at = `${setting}.${field}`;
+    if (field === "enabled" || field === "forceDestroy") {
+      return v === undefined || typeof v === "boolean" ? [] : [`${at} is ${shown(v)}; use true or false.`];
+    }
+    if (field === "image") return isRecord(v) ? [] : imageReferenceProblems(v, at, DEFAULT_REGISTRY_IMAGE);
+    return [`${at} is not a known setting; ${fix}.`];
+  });
+}
+
+/**
+ * Every problem with SwarmCluster arguments, found before any child exists. Stack config is
+ * checked by this same function (config.ts passes `names` with the "aws-swarm:" prefix), so a
+ * rule and its default live in one place and each message uses the name the user wrote.
+ */
+export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: SettingNames = ARGS_NAMES): string[] {
+  const at = (field: keyof SwarmClusterArgs) => `${names.prefix}${field}`;
   const problems = [
-    ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, "managerCount"),
-    ...workerCountProblems(a.workerCount ?? DEFAULT_WORKER_COUNT, "workerCount"),
+    ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, at("managerCount")),
+    ...workerCountProblems(a.workerCount ?? DEFAULT_WORKER_COUNT, at("workerCount")),
+    ...instanceTypeProblems(a.managerInstanceType, at("managerInstanceType")),
+    ...instanceTypeProblems(a.workerInstanceType, at("workerInstanceType")),
     // The network's own checks (CIDRs, AZs, placement) run here too, before the key pair exists.
-    ...networkProblems({
-      vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement, sshAllowedCidrs: a.sshAllowedCidrs,
-    }),
+    ...networkProblems(
+      { vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement, sshAllowedCidrs: a.sshAllowedCidrs },
+      names,
+    ),
+    ...sshPublicKeyProblems(a.sshPublicKey, at("sshPublicKey")),
+    ...clusterRegistryProblems(a.registry, at("registry")),
+    ...waitSecondsProblems(a.dockerWaitSeconds, at("dockerWaitSeconds")),
+    ...tokenRotationProblems(a.tokenRotation, at("tokenRotation")),
   ];
+  const secrets = (v: unknown) => (isRecord(v) ? Object.keys(v) : []);
   problems.push(
     ...servicesProblems(a.services, {
-      key: "services",
-      availableSecrets: Object.keys(a.serviceSecrets ?? {}),
+      key: at("services"),
+      availableSecrets: secrets(a.serviceSecrets),
       missingSecretFix: (s) => `add its value to serviceSecrets[${shown(s)}]`,
     }),
-    ...publishedCidrProblems(a.publishedCidrs),
-    ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
+    ...publishedCidrProblems(a.publishedCidrs, at("publishedCidrs")),
+    ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts, at("publishedPorts")).problems),
   );
-  const names = new Set<string>();
-  for (const s of a.stacks ?? []) {
-    if (names.has(s.name)) problems.push(`stacks has two stacks named ${shown(s.name)}; give every stack its own name.`);
-    names.add(s.name);
+  if (a.stacks !== undefined && !Array.isArray(a.stacks)) {
+    problems.push(`${at("stacks")} is ${shown(a.stacks)}; it must be a list such as [{ name: "app", composeFile: "compose.yaml" }].`);
+  }
+  const stackSecrets = isRecord(a.stackSecrets) ? (a.stackSecrets as SwarmClusterArgs["stackSecrets"]) : undefined;
+  const stackNames = new Set<string>();
+  for (const s of (Array.isArray(a.stacks) ? a.stacks : []) as ClusterStackArgs[]) {
+    if (stackNames.has(s.name)) problems.push(`${at("stacks")} has two stacks named ${shown(s.name)}; give every stack its own name.`);
+    stackNames.add(s.name);
     const manager = { host: "" };
     const fix = (k: string) => `add its value to stackSecrets[${shown(k)}]`;
-    problems.push(...composeStackProblems(s.name, { ...stackArgs(s, a.stackSecrets), manager }, fix).problems);
+    problems.push(...composeStackProblems(s.name, { ...stackArgs(s, stackSecrets), manager }, fix).problems);
   }
   return problems;
 }
@@ -169,7 +211,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
     throwIfInvalid(this, swarmClusterProblems(args));
-    const placement = args.nodePlacement ?? "public";
+    const placement = args.nodePlacement ?? DEFAULT_NODE_PLACEMENT;
     const tags = args.tags ?? {};
     const user = (this.sshUser = args.sshUser ?? "ec2-user");
 
@@ -243,8 +285,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }));
     const managerHosts = hosts(this.managers);
     const workerHosts = hosts(this.workers);
-    const dockerWaitSeconds = args.dockerWaitSeconds ?? 600;
-    const registry = args.registry ?? {};
+    const dockerWaitSeconds = args.dockerWaitSeconds ?? NEW_INSTANCE_DOCKER_WAIT_SECONDS;
+    const registry = typeof args.registry === "boolean" ? { enabled: args.registry } : (args.registry ?? {});
     if (registry.enabled ?? true) {
       this.registry = new Registry(`${name}-registry`, {
         roles: { managers: this.managers.role.name, workers: this.workers.role.name },

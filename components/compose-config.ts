@@ -30,6 +30,14 @@ export interface CheckedStack {
 const STACK_FIELDS = ["name", "composeFile", "env", "allowPrivileged"] as const;
 /** Swarm's rule for stack names: they prefix service and network names. */
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]{0,29}$/;
+
+const isStackName = (value: unknown): value is string => typeof value === "string" && STACK_NAME.test(value);
+
+/** Problems with a Swarm stack name; `setting` is the name the user wrote. */
+export function stackNameProblems(value: unknown, setting: string): string[] {
+  if (isStackName(value)) return [];
+  return [`${setting} is ${shown(value)}; use at most 30 lower-case letters, digits, "-" or "_", starting with a letter or digit, e.g. "shop".`];
+}
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -89,8 +97,8 @@ export function parseStacks(
       problems.push(`${at}.${f} is not a known setting (value ${shown(entry[f])}); remove it or use one of: ${STACK_FIELDS.join(", ")}.`);
     }
     const { name, composeFile, env, allowPrivileged } = entry;
-    if (typeof name !== "string" || !STACK_NAME.test(name)) {
-      problems.push(`${at}.name is ${shown(name)}; use at most 30 lower-case letters, digits, "-" or "_", starting with a letter or digit, e.g. "shop".`);
+    if (!isStackName(name)) {
+      problems.push(...stackNameProblems(name, `${at}.name`));
     } else if (names.has(name)) {
       problems.push(`${at}.name is ${shown(name)}, already the name of another stack; give every stack its own name.`);
     } else names.add(name);

@@ -7,6 +7,7 @@ import { shown } from "./errors";
 import { ComposeDocument, dotted } from "./compose-file";
 import { DOCKER_SOCKET_PATHS } from "./ports";
 import { PortProtocol, PublishedEndpoint, RESERVED_PORTS } from "./services-config";
+import { imageReferenceProblems } from "./image-reference";
 
 export type KeyVerdict = "error" | "warning";
 
@@ -138,6 +139,8 @@ export function composeKeyProblems(doc: ComposeDocument, allowPrivileged: boolea
       (verdict === "error" ? problems : facts.warnings).push(text);
     }
     if (raw.image === undefined) problems.push(`${at(p())} has no image; Swarm runs images only: set image.`);
+    // The same image rule as for services and the registry: no flags, no shell, no newlines.
+    else problems.push(...imageReferenceProblems(raw.image, at(p("image"))));
     const mode = isRecord(raw.deploy) && raw.deploy.endpoint_mode;
     (Array.isArray(raw.ports) ? raw.ports : []).forEach((entry, i) => {
       const pub = publishedOf(entry);

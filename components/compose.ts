@@ -1,10 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { shown, throwIfInvalid } from "./errors";
-import { CheckedStack, checkStack } from "./compose-config";
+import { CheckedStack, checkStack, stackNameProblems } from "./compose-config";
 import { deployInput, renderCompose } from "./compose-render";
 import { stepCommand } from "./scripts";
 import { PublishedEndpoint } from "./services-config";
+import { DEFAULT_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
 
 export interface ComposeStackArgs {
   /** Swarm stack name; prefixes its services and networks. @default the component name */
@@ -39,14 +40,9 @@ export function composeStackProblems(
   missingSecretFix: (s: string) => string = (s) => `pass its value as secrets[${shown(s)}]`,
 ): { problems: string[]; checked?: CheckedStack } {
   const problems: string[] = [];
-  for (const k of ["dockerWaitSeconds", "waitSeconds"] as const) {
-    const v = args[k];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 3600)) problems.push(`${k} is ${shown(v)}; use a whole number of seconds from 1 to 3600.`);
-  }
+  for (const k of ["dockerWaitSeconds", "waitSeconds"] as const) problems.push(...waitSecondsProblems(args[k], k));
   const stack = args.stackName ?? name;
-  if (!/^[a-z0-9][a-z0-9_-]{0,29}$/.test(stack)) {
-    problems.push(`stackName is ${shown(stack)}; use at most 30 lower-case letters, digits, "-" or "_".`);
-  }
+  problems.push(...stackNameProblems(stack, "stackName"));
   if (typeof args.composeFile !== "string") {
     problems.push(`composeFile is ${shown(args.composeFile)}; set it to the path of a compose file.`);
     return { problems };
@@ -80,7 +76,7 @@ export class ComposeStack extends pulumi.ComponentResource {
     const { doc, facts } = checked!;
     for (const w of facts.warnings) pulumi.log.warn(w, this);
     const stack = (this.stackName = checked!.spec.name);
-    const wait = args.dockerWaitSeconds ?? 300;
+    const wait = args.dockerWaitSeconds ?? DEFAULT_DOCKER_WAIT_SECONDS;
     const converge = args.waitSeconds ?? 300;
 
     const keys = [...facts.secrets, ...facts.secretConfigs];

@@ -4,7 +4,7 @@
  * metacharacters never reaches a node's command line.
  * https://github.com/distribution/reference/blob/main/reference.go
  */
-import { shown } from "./errors";
+import { shown } from "./shown";
 
 const ALNUM = "[a-z0-9]+";
 const SEPARATOR = "(?:[._]|__|[-]+)";

@@ -1,19 +1,33 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { pickZones, MAX_AZ_COUNT, MIN_AZ_COUNT } from "./azs";
+import { azCountProblems, DEFAULT_AZ_COUNT, pickZones } from "./azs";
 import {
   cidrNameKey,
+  DEFAULT_VPC_CIDR,
   isValidIpv4Cidr,
   sshCidrProblems,
   subnetPlan,
   subnetPlanProblems,
 } from "./cidr";
 import { shown, throwIfInvalid } from "./errors";
+import { ARGS_NAMES, SettingNames, Unchecked } from "./setting-names";
 import { bastionInstance } from "./node";
 import { IpProtocol, SSH_PORT, SWARM_PORTS } from "./ports";
 
 /** Where Swarm nodes live: public subnets with public IPs, or private subnets behind NAT. */
 export type NodePlacement = "public" | "private";
+
+/** Placement when none is given: public nodes, no NAT gateway or bastion to pay for. */
+export const DEFAULT_NODE_PLACEMENT: NodePlacement = "public";
+
+/** Problems with a node placement: "public" or "private". */
+export function nodePlacementProblems(value: unknown, setting = "nodePlacement"): string[] {
+  if (value === "public" || value === "private") return [];
+  return [
+    `${setting} is ${shown(value)}; use "public" (nodes with public IPs, cheapest) or "private" ` +
+      `(NAT gateway + bastion).`,
+  ];
+}
 
 export interface NetworkArgs {
   /** IPv4 block of the VPC, /16 to /28, holding two subnets per AZ. @default "10.0.0.0/16" */
@@ -101,21 +115,22 @@ export function ingressPlan(placement: NodePlacement, sshCidrs: string[]): Ingre
   ];
 }
 
-/** Every problem with `args`; messages name the setting, the value and the fix. */
-export function networkProblems(args: NetworkArgs): string[] {
-  const problems: string[] = [];
-  const azCount = args.azCount ?? 3;
-  if (!Number.isInteger(azCount) || azCount < MIN_AZ_COUNT || azCount > MAX_AZ_COUNT) {
-    const range = `${MIN_AZ_COUNT} to ${MAX_AZ_COUNT}`;
-    problems.push(`azCount is ${shown(azCount)}; use a whole number from ${range}.`);
-  }
-  problems.push(...subnetPlanProblems(args.vpcCidr ?? "10.0.0.0/16", azCount));
-  const placement = args.nodePlacement ?? "public";
-  if (placement !== "public" && placement !== "private") {
-    problems.push(`nodePlacement is ${shown(placement)}; use "public" or "private".`);
-  }
-  problems.push(...sshCidrProblems(args.sshAllowedCidrs));
-  return problems;
+/**
+ * Every problem with `args`; messages name the setting as the caller wrote it (`names.prefix`
+ * is "aws-swarm:" when config.ts checks stack config), the value and the fix.
+ */
+export function networkProblems(
+  args: Unchecked<Pick<NetworkArgs, "vpcCidr" | "azCount" | "nodePlacement" | "sshAllowedCidrs">>,
+  names: SettingNames = ARGS_NAMES,
+): string[] {
+  const at = (field: string) => `${names.prefix}${field}`;
+  const azCount = args.azCount ?? DEFAULT_AZ_COUNT;
+  return [
+    ...azCountProblems(azCount, at("azCount")),
+    ...subnetPlanProblems(args.vpcCidr ?? DEFAULT_VPC_CIDR, azCount, at("vpcCidr")),
+    ...nodePlacementProblems(args.nodePlacement ?? DEFAULT_NODE_PLACEMENT, at("nodePlacement")),
+    ...sshCidrProblems(args.sshAllowedCidrs, at("sshAllowedCidrs"), names),
+  ];
 }
 
 /**
@@ -152,9 +167,9 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:Network", name, {}, opts);
     throwIfInvalid(this, networkProblems(args));
-    const azCount = args.azCount ?? 3;
-    const placement = args.nodePlacement ?? "public";
-    const vpcCidr = args.vpcCidr ?? "10.0.0.0/16";
+    const azCount = args.azCount ?? DEFAULT_AZ_COUNT;
+    const placement = args.nodePlacement ?? DEFAULT_NODE_PLACEMENT;
+    const vpcCidr = args.vpcCidr ?? DEFAULT_VPC_CIDR;
     const plan = subnetPlan(vpcCidr, azCount);
     const tags = (suffix: string) => ({ ...args.tags, Name: `${name}-${suffix}` });
     const parent = this;

@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { spread } from "./azs";
 import { shown } from "./errors";
+import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./instance-type";
 import { SWARM_CLUSTER_TAG, SWARM_ROLE_TAG } from "./ports";
 import { NodeKind, nodeRole } from "./roles";
 
@@ -197,7 +198,7 @@ export interface NodeGroupArgs {
 
 /** Every problem with the shared node-group arguments; messages name the setting and value. */
 export function nodeGroupProblems(a: NodeGroupArgs): string[] {
-  const problems: string[] = [];
+  const problems: string[] = instanceTypeProblems(a.instanceType, "instanceType");
   if (!Array.isArray(a.subnetIds) || a.subnetIds.length === 0) {
     problems.push(`subnetIds is ${shown(a.subnetIds)}; give at least one subnet ID (one per AZ).`);
   }
@@ -269,7 +270,7 @@ export function createNodeGroup(
         clusterName: args.clusterName ?? name,
         subnetId: args.subnetIds[az],
         securityGroupIds: args.securityGroupIds,
-        instanceType: args.instanceType ?? "t3.small",
+        instanceType: args.instanceType ?? DEFAULT_INSTANCE_TYPE,
         keyName: args.keyName,
         associatePublicIpAddress: args.associatePublicIpAddress ?? false,
         amiId,

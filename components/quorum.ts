@@ -1,5 +1,5 @@
 import { ALLOWED_MANAGER_COUNTS } from "./ports";
-import { shown } from "./errors";
+import { shown } from "./shown";
 
 /** Managers when none is given: survives one manager lost. */
 export const DEFAULT_MANAGER_COUNT = 3;

@@ -4,6 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SwarmHost } from "./bootstrap";
 import { shown, throwIfInvalid } from "./errors";
 import { imageReferenceProblems } from "./image-reference";
+import { DEFAULT_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
+import { hostNamesProblems } from "./host-names";
+
+/** The registry image when none is given: Docker's own distribution registry, v2 API. */
+export const DEFAULT_REGISTRY_IMAGE = "registry:2";
 import { REGISTRY_PORT } from "./ports";
 import { stepCommand } from "./scripts";
 
@@ -121,32 +126,15 @@ export function registryNodeProblems(args: {
   const problems: string[] = [];
   const { image, endpoint, dockerWaitSeconds: wait } = args;
   // An Output is checked by the Services/config layer that produced it; a plain value here.
-  if (typeof image === "string") problems.push(...imageReferenceProblems(image, "image", "registry:2"));
-  const names = (args.hosts ?? []).map((h) => h.name);
-  for (const name of names) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name ?? "")) {
-      problems.push(
-        `host name ${shown(name)} names a resource; use kebab-case such as "worker-3".`,
-      );
-    }
-  }
-  const dupes = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
-  if (dupes.length > 0) {
-    problems.push(
-      `hosts has the names ${shown(dupes)} more than once; give every node its own name.`,
-    );
-  }
+  if (typeof image === "string") problems.push(...imageReferenceProblems(image, "image", DEFAULT_REGISTRY_IMAGE));
+  problems.push(...hostNamesProblems((args.hosts ?? []).map((h) => h.name), "hosts"));
   if (typeof endpoint === "string" && endpoint !== "" && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
     problems.push(
       `endpoint is ${shown(endpoint)}; use an http:// or https:// URL such as ` +
         `"https://s3.example.com", or leave it unset for AWS S3.`,
     );
   }
-  if (wait !== undefined && !(Number.isInteger(wait) && wait >= 1 && wait <= 3600)) {
-    problems.push(
-      `dockerWaitSeconds is ${shown(wait)}; use a whole number of seconds from 1 to 3600.`,
-    );
-  }
+  problems.push(...waitSecondsProblems(wait, "dockerWaitSeconds"));
   return problems;
 }
 
@@ -163,7 +151,7 @@ export function registryNodeCommands(
   opts: pulumi.CustomResourceOptions = {},
 ): command.remote.Command[] {
   throwIfInvalid(opts.parent, registryNodeProblems(args));
-  const wait = args.dockerWaitSeconds ?? 300;
+  const wait = args.dockerWaitSeconds ?? DEFAULT_DOCKER_WAIT_SECONDS;
   const endpoint = args.endpoint === undefined ? [] : [args.endpoint];
   const create = stepCommand("registry", [wait, args.image, args.bucket, args.region, ...endpoint]);
   const remove = stepCommand("registry-remove", [wait]);
@@ -303,7 +291,7 @@ export class Registry extends pulumi.ComponentResource {
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
     this.region = aws.getRegionOutput({}, { parent }).region;
-    this.image = pulumi.output(args.image ?? "registry:2");
+    this.image = pulumi.output(args.image ?? DEFAULT_REGISTRY_IMAGE);
     this.address = REGISTRY_ADDRESS;
     this.policyArn = policy.arn;
     // The containers start once the roles may use the bucket, so their first S3 call succeeds.

@@ -21,6 +21,7 @@ import {
   swarmNoSshFromWorldOrUnlistedCidrs,
   swarmNoWorldOpenDockerOrSwarmPorts,
 } from "./ports";
+import { swarmNoWorldOpenPortsAcrossRules } from "./ports-union";
 import { swarmNoPublicResourcePolicies } from "./resource-policies";
 import { swarmNoHostRootServices } from "./services";
 import { swarmNoEvenOrOversizedManagerQuorum } from "./stack";
@@ -35,6 +36,7 @@ export const swarmPolicies: Policies = [
   swarmNoWorldOpenDockerOrSwarmPorts,
   swarmNoDockerApiIngress,
   swarmNoCidrIngressToSwarmPorts,
+  swarmNoWorldOpenPortsAcrossRules,
   // IAM
   swarmNoWildcardIamActions,
   swarmNoWriteActionsOnAllResources,

@@ -148,8 +148,17 @@ class IngressBuilder {
   }
 }
 
+/** A resource as the extractors need it: its type and name, for messages. */
+export interface IngressAt {
+  type: string;
+  name: string;
+}
+
+/** Every ingress permission one resource writes, from its snapshotted props. */
+export type IngressExtractor = (props: Props, at: IngressAt, report: ReportViolation) => Ingress[];
+
 /** Inline `ingress` blocks of a security group (own or the VPC's default one). */
-function inlineIngress(props: Props, args: ResourceValidationArgs): Ingress[] {
+function inlineIngress(props: Props, args: IngressAt): Ingress[] {
   const here = describeResource(args.type, args.name);
   const list = props.ingress;
   if (isUnknown(list)) {
@@ -181,91 +190,101 @@ function inlineIngress(props: Props, args: ResourceValidationArgs): Ingress[] {
   });
 }
 
-function each(
-  check: IngressCheck,
-  rules: Ingress[],
-  args: ResourceValidationArgs,
-  report: ReportViolation,
-) {
-  for (const rule of rules) check(rule, report, args);
-}
-
-/** Inline `ingress` blocks of aws.ec2.SecurityGroup. */
-export const fromSecurityGroup: IngressAdapter = (check) =>
-  ofType(aws.ec2.SecurityGroup, (props, args, report) =>
-    each(check, inlineIngress(props, args), args, report),
-  );
-
-/** Inline `ingress` blocks of aws.ec2.DefaultSecurityGroup, which adopts the VPC's default group. */
-export const fromDefaultSecurityGroup: IngressAdapter = (check) =>
-  ofType(aws.ec2.DefaultSecurityGroup, (props, args, report) =>
-    each(check, inlineIngress(props, args), args, report),
-  );
-
-/** aws.ec2.SecurityGroupRule; egress rules are skipped. */
-export const fromSecurityGroupRule: IngressAdapter = (check) =>
-  ofType(aws.ec2.SecurityGroupRule, (rule, args, report) => {
-    const type = text(rule.type);
-    const where = describeResource(args.type, args.name);
-    if (isUnknown(type)) {
-      reportNotKnown(report, `${where} type`, "whether it is an ingress rule");
-      return;
-    }
-    if (type !== "ingress") return;
-    const ingress = new IngressBuilder(where)
+/** aws.ec2.SecurityGroupRule; egress rules give none. */
+function securityGroupRuleIngress(rule: Props, at: IngressAt, report: ReportViolation): Ingress[] {
+  const type = text(rule.type);
+  const where = describeResource(at.type, at.name);
+  if (isUnknown(type)) {
+    reportNotKnown(report, `${where} type`, "whether it is an ingress rule");
+    return [];
+  }
+  if (type !== "ingress") return [];
+  return [
+    new IngressBuilder(where)
       .cidrs("cidrBlocks", rule.cidrBlocks)
       .cidrs("ipv6CidrBlocks", rule.ipv6CidrBlocks)
       .ids("prefix-list", rule.prefixListIds)
       .ids("security-group", rule.sourceSecurityGroupId)
       .self(rule.self)
-      .build(rule.protocol, rule.fromPort, rule.toPort);
-    check(ingress, report, args);
-  });
+      .build(rule.protocol, rule.fromPort, rule.toPort),
+  ];
+}
 
 /** aws.vpc.SecurityGroupIngressRule: one source per rule, ports optional for protocol -1. */
-export const fromVpcIngressRule: IngressAdapter = (check) =>
-  ofType(aws.vpc.SecurityGroupIngressRule, (rule, args, report) => {
-    const ingress = new IngressBuilder(describeResource(args.type, args.name))
+function vpcIngressRuleIngress(rule: Props, at: IngressAt): Ingress[] {
+  return [
+    new IngressBuilder(describeResource(at.type, at.name))
       .cidrs("cidrIpv4", rule.cidrIpv4)
       .cidrs("cidrIpv6", rule.cidrIpv6)
       .ids("prefix-list", rule.prefixListId)
       .ids("security-group", rule.referencedSecurityGroupId)
-      .build(rule.ipProtocol, rule.fromPort, rule.toPort);
-    check(ingress, report, args);
-  });
+      .build(rule.ipProtocol, rule.fromPort, rule.toPort),
+  ];
+}
 
 /**
  * aws.eks.NodeGroup remoteAccess: with an ec2SshKey and no sourceSecurityGroupIds, EKS opens port
  * 22 (3389 on Windows) of the nodes to 0.0.0.0/0 (remoteAccess in the EKS CreateNodegroup API:
  * https://docs.aws.amazon.com/eks/latest/APIReference/API_RemoteAccessConfig.html).
  */
-export const fromEksNodeGroup: IngressAdapter = (check) =>
-  ofType(aws.eks.NodeGroup, (props, args, report) => {
-    const access = props.remoteAccess;
-    const where = `${describeResource(args.type, args.name)} remoteAccess`;
-    if (isUnknown(access)) {
-      reportNotKnown(report, where, "the SSH access EKS opens");
-      return;
-    }
-    const key = text(field(access, "ec2SshKey"));
-    const groups = field(access, "sourceSecurityGroupIds");
-    if (key === undefined || key === "") return;
-    const builder = new IngressBuilder(
-      `${where} (ec2SshKey set${strings(groups).length === 0 ? ", no sourceSecurityGroupIds, so EKS opens SSH to the internet" : ""})`,
-    );
-    if (strings(groups).length === 0 && !isUnknown(groups)) builder.cidrs("", "0.0.0.0/0");
-    else builder.ids("security-group", groups);
-    check(builder.build("tcp", 22, 22), report, args);
-  });
+function eksNodeGroupIngress(props: Props, at: IngressAt, report: ReportViolation): Ingress[] {
+  const access = props.remoteAccess;
+  const where = `${describeResource(at.type, at.name)} remoteAccess`;
+  if (isUnknown(access)) {
+    reportNotKnown(report, where, "the SSH access EKS opens");
+    return [];
+  }
+  const key = text(field(access, "ec2SshKey"));
+  const groups = field(access, "sourceSecurityGroupIds");
+  if (key === undefined || key === "") return [];
+  const builder = new IngressBuilder(
+    `${where} (ec2SshKey set${strings(groups).length === 0 ? ", no sourceSecurityGroupIds, so EKS opens SSH to the internet" : ""})`,
+  );
+  if (strings(groups).length === 0 && !isUnknown(groups)) builder.cidrs("", "0.0.0.0/0");
+  else builder.ids("security-group", groups);
+  return [builder.build("tcp", 22, 22)];
+}
+
+type ResourceClass = Parameters<ResourceValidationArgs["isType"]>[0];
+
+/**
+ * Every resource type that can write an ingress permission, with its extractor and, for rules
+ * that attach to a group, the property naming that group (so a stack rule can put the rules of
+ * one security group together).
+ */
+export const INGRESS_SOURCES: readonly {
+  resourceClass: ResourceClass;
+  extract: IngressExtractor;
+  /** The property holding the security group the rule belongs to; unset: the resource is the group. */
+  groupProperty?: string;
+}[] = [
+  { resourceClass: aws.ec2.SecurityGroup, extract: inlineIngress },
+  { resourceClass: aws.ec2.DefaultSecurityGroup, extract: inlineIngress },
+  { resourceClass: aws.ec2.SecurityGroupRule, extract: securityGroupRuleIngress, groupProperty: "securityGroupId" },
+  { resourceClass: aws.vpc.SecurityGroupIngressRule, extract: vpcIngressRuleIngress, groupProperty: "securityGroupId" },
+  { resourceClass: aws.eks.NodeGroup, extract: eksNodeGroupIngress },
+];
+
+function adapter(source: (typeof INGRESS_SOURCES)[number]): IngressAdapter {
+  return (check) =>
+    ofType(source.resourceClass, (props, args, report) => {
+      for (const rule of source.extract(props, args, report)) check(rule, report, args);
+    });
+}
+
+/** Inline `ingress` blocks of aws.ec2.SecurityGroup. */
+export const fromSecurityGroup: IngressAdapter = adapter(INGRESS_SOURCES[0]);
+/** Inline `ingress` blocks of aws.ec2.DefaultSecurityGroup, which adopts the VPC's default group. */
+export const fromDefaultSecurityGroup: IngressAdapter = adapter(INGRESS_SOURCES[1]);
+/** aws.ec2.SecurityGroupRule; egress rules are skipped. */
+export const fromSecurityGroupRule: IngressAdapter = adapter(INGRESS_SOURCES[2]);
+/** aws.vpc.SecurityGroupIngressRule. */
+export const fromVpcIngressRule: IngressAdapter = adapter(INGRESS_SOURCES[3]);
+/** aws.eks.NodeGroup remoteAccess. */
+export const fromEksNodeGroup: IngressAdapter = adapter(INGRESS_SOURCES[4]);
 
 /** Every way AWS lets a program write an ingress permission. */
-export const ingressAdapters: readonly IngressAdapter[] = [
-  fromSecurityGroup,
-  fromDefaultSecurityGroup,
-  fromSecurityGroupRule,
-  fromVpcIngressRule,
-  fromEksNodeGroup,
-];
+export const ingressAdapters: readonly IngressAdapter[] = INGRESS_SOURCES.map(adapter);
 
 /** Whether the permission admits `port` over tcp or udp (or every protocol). */
 export function reachesPort(

@@ -163,6 +163,7 @@ describe("the policy pack served by @pulumi/policy", function () {
         "swarm-no-world-open-docker-or-swarm-ports [mandatory]",
         "swarm-no-docker-api-ingress [mandatory]",
         "swarm-no-cidr-ingress-to-swarm-ports [mandatory]",
+        "swarm-no-world-open-ports-across-rules [mandatory]",
         "swarm-no-wildcard-iam-actions [mandatory]",
         "swarm-no-write-actions-on-all-resources [mandatory]",
         "swarm-no-passrole-on-all-resources [mandatory]",

@@ -17,6 +17,7 @@ describe("the aws-swarm policy pack", () => {
       "swarm-no-world-open-docker-or-swarm-ports",
       "swarm-no-docker-api-ingress",
       "swarm-no-cidr-ingress-to-swarm-ports",
+      "swarm-no-world-open-ports-across-rules",
       "swarm-no-wildcard-iam-actions",
       "swarm-no-write-actions-on-all-resources",
       "swarm-no-passrole-on-all-resources",

@@ -185,8 +185,8 @@ describe("SwarmBootstrap", () => {
   it("reports duplicate and malformed host names and bad timeouts together", () => {
     const dup = [host("manager-1", "10.0.0.1"), host("manager-1", "10.0.0.2"), host("Bad Name", "10.0.0.3")];
     assert.deepStrictEqual(swarmBootstrapProblems({ managers: dup, drainSeconds: 0 }), [
-      'host name "Bad Name" is not kebab-case; use e.g. "worker-3".',
-      'host names ["manager-1"] are used twice; give every host its own name.',
+      'managers and workers has the host name "Bad Name", which is not kebab-case; use e.g. "worker-3".',
+      'managers and workers has the host names ["manager-1"] more than once; give every host its own name.',
       "drainSeconds is 0; use a whole number of seconds from 1 to 3600.",
     ]);
   });

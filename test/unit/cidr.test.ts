@@ -5,6 +5,7 @@ import {
   isValidIpv4Cidr,
   isValidIpv6Cidr,
   isWorldCidr,
+  parseCidr,
   sshCidrProblems,
   subnetCidrs,
   subnetPlan,
@@ -65,6 +66,24 @@ describe("cidr", () => {
     });
   });
 
+  describe("parsing through ipaddr.js", () => {
+    it("turns away the inet_aton forms EC2 refuses or reads differently", () => {
+      for (const c of ["10.1/16", "0x0a.0.0.0/8", "012.0.0.0/8", "10.0.0.0 /8", "10.0.0.0/8\n", "fe80::/64%eth0"]) {
+        assert.strictEqual(parseCidr(c), undefined, c);
+      }
+    });
+
+    it("reads IPv6 with an embedded IPv4 address", () => {
+      assert.deepStrictEqual(parseCidr("::ffff:10.0.0.0/104"), { family: 6, address: 0xffff0a000000n, prefix: 104 });
+    });
+
+    it("names the IPv6 network the user meant when host bits are set", () => {
+      assert.deepStrictEqual(sshCidrProblems(["2001:db8::1/32"]), [
+        'sshAllowedCidrs[0] is "2001:db8::1/32", which has host bits set; use "2001:db8::/32".',
+      ]);
+    });
+  });
+
   it("recognises world CIDRs", () => {
     const cidrs = ["0.0.0.0/0", "::/0", "10.0.0.0/8"];
     assert.deepStrictEqual(cidrs.map(isWorldCidr), [true, true, false]);
@@ -81,8 +100,8 @@ describe("cidr", () => {
     });
 
     it("reports an empty list, the world, malformed entries and duplicates", () => {
-      assert.deepStrictEqual(sshCidrProblems([], "aws-swarm:sshAllowedCidrs"), [
-        'aws-swarm:sshAllowedCidrs is []; list the networks allowed to reach SSH, e.g. ["203.0.113.0/24"].',
+      assert.deepStrictEqual(sshCidrProblems([]), [
+        'sshAllowedCidrs is []; list the networks that may reach SSH, e.g. sshAllowedCidrs: ["203.0.113.0/24"].',
       ]);
       const cidrs = ["0.0.0.0/0", "::/0", "1.2.3.4", "10.0.0.0/8", "10.0.0.0/8"];
       assert.deepStrictEqual(sshCidrProblems(cidrs), [

@@ -107,7 +107,7 @@ describe("stack config", () => {
   it("rejects a malformed instance type and a bad public key", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:workerInstanceType": "big", "aws-swarm:sshPublicKey": "not a key" }), [
       'aws-swarm:workerInstanceType is "big", which is not an EC2 instance type; use e.g. "t3.small".',
-      'aws-swarm:sshPublicKey is "not a key"…, which is not an OpenSSH public key; paste the one line of your id_ed25519.pub, or unset it to have a key generated.',
+      'aws-swarm:sshPublicKey is "not a key", which is not an OpenSSH public key; paste the one line of your id_ed25519.pub, or unset it to have a key generated.',
     ]);
   });
 

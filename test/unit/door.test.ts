@@ -2,8 +2,9 @@ import * as assert from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { created, settle, valueOf } from "../helpers/mocks";
 import { runProgram, stackConfig } from "../helpers/stack";
-import { parseStackConfig } from "../../config";
+import { CONFIG_KEYS, parseStackConfig } from "../../config";
 import { ConfigError, Services, SwarmCluster } from "../../components";
+import { swarmClusterProblems } from "../../components/cluster";
 
 /**
  * One validation at the door: every bad stack-config value stops the program before a single
@@ -80,6 +81,30 @@ const BAD: [string, string, string][] = [
   ["services", '[{"name":"web","image":"nginx","env":{"A;B":"x"}}]', '"A;B"'],
   ["services", '[{"name":"web","image":"nginx","constraints":["node.role==worker\\nx"]}]', '"node.role==worker\\nx"'],
   ["publishedPorts", '[{"port":8080,"protocol":"tcp;reboot"}]', '"tcp;reboot"'],
+  ["azCount", "3\n", '"3\\n"'],
+  ["workerCount", "2 && reboot", '"2 && reboot"'],
+  ["publishedCidrs", '["198.51.100.0/24|reboot"]', '"198.51.100.0/24|reboot"'],
+  ["tokenRotation", "2026-12-01\nreboot", '"2026-12-01\\nreboot"'],
+  ["tokenRotation", "$(reboot)\t", '"$(reboot)\\t"'],
+  ["stacks", '[{"name":"a;b","composeFile":"test/fixtures/compose/v3.yml"}]', '"a;b"'],
+  ["stacks", '[{"name":"shop","composeFile":"test/fixtures/compose/v3.yml","env":{"TAG":"$(reboot)\\n"}}]', '"localhost/busybox:$(reboot)\\n"'],
+  // more types
+  ["publishedCidrs", '[5]', "5"],
+  ["publishedCidrs", '{"a":1}', '{"a":1}'],
+  ["registry", '"yes"', '"yes"'],
+  ["registry", '{"forceDestroy":"yes"}', '"yes"'],
+  ["stacks", '{"name":"shop"}', '{"name":"shop"}'],
+  ["stacks", "shop", '"shop"'],
+  ["tokenRotation", "x".repeat(129), `"${"x".repeat(129)}"`],
+  ["nodePlacement", "Public", '"Public"'],
+  ["vpcCidr", "10.0.0.0", '"10.0.0.0"'],
+  ["vpcCidr", "2001:db8::/56", '"2001:db8::/56"'],
+  // more duplicates and world-open entries
+  ["publishedCidrs", '["::/0"]', '"::/0"'],
+  ["publishedCidrs", '["10.0.0.0/7"]', '"10.0.0.0/7"'],
+  ["sshAllowedCidrs", '["203.0.113.0/24","203.0.113.1/24"]', '"203.0.113.1/24"'],
+  ["stacks", '[{"name":"shop","composeFile":"test/fixtures/compose/v3.yml"},{"name":"shop","composeFile":"test/fixtures/compose/v3.yml"}]', '"shop"'],
+  ["services", '[{"name":"web","image":"nginx","ports":[{"published":80,"target":80}]},{"name":"api","image":"nginx","ports":[{"published":80,"target":8080}]}]', "80"],
   // unknown key
   ["managerCont", "3", '"3"'],
 ];
@@ -114,6 +139,19 @@ describe("one validation at the door", () => {
       for (const p of mine) assert.match(p, FIX);
     });
   }
+
+  it("tries every key the stack accepts", () => {
+    const tried = new Set(BAD.map(([k]) => k));
+    assert.deepStrictEqual(CONFIG_KEYS.filter((k) => !tried.has(k)), []);
+  });
+
+  it("tries every list key as a plain string and with an injection attempt", () => {
+    for (const k of ["sshAllowedCidrs", "publishedCidrs", "publishedPorts", "services", "stacks"]) {
+      const rows = BAD.filter(([key]) => key === k).map(([, v]) => v);
+      assert.ok(rows.some((v) => !v.startsWith("[") && !v.startsWith("{")), `${k}: no plain string`);
+      assert.ok(rows.some((v) => /[;$|`]|\\n/.test(v)), `${k}: no injection attempt`);
+    }
+  });
 
   it("says the exact command when a list was set as a plain string", () => {
     assert.deepStrictEqual(parseStackConfig({ [K("sshAllowedCidrs")]: "203.0.113.7/32" }).problems, [
@@ -193,6 +231,44 @@ describe("one validation at the door", () => {
         "- aws-swarm:workerCount is -1; use a whole number of workers from 0 to 1000.",
     );
   });
+});
+
+describe("one rule, two names: stack config and SwarmCluster Args report the same problems", () => {
+  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation"];
+  const NUMBER_KEYS = ["managerCount", "workerCount", "azCount"];
+  const JSON_KEYS = ["sshAllowedCidrs", "publishedCidrs", "registry"];
+  /** The value as a component user would pass it, or undefined when only config can hold it. */
+  function asArg(key: string, text: string): { value: unknown } | undefined {
+    if (STRING_KEYS.includes(key)) return { value: text };
+    if (NUMBER_KEYS.includes(key)) return { value: /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text };
+    if (!JSON_KEYS.includes(key)) return undefined;
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === "string" || typeof value === "number" ? undefined : { value };
+    } catch {
+      return undefined;
+    }
+  }
+  const rows = BAD.flatMap(([key, text]) => {
+    const arg = asArg(key, text);
+    return arg ? [{ key, text, value: arg.value }] : [];
+  });
+
+  it("covers every key both can take", () => {
+    assert.deepStrictEqual([...new Set(rows.map((r) => r.key))].sort(), [...STRING_KEYS, ...NUMBER_KEYS, ...JSON_KEYS].sort());
+  });
+
+  for (const { key, text, value } of rows) {
+    it(`${key} = ${JSON.stringify(text)}`, () => {
+      const base = { sshAllowedCidrs: ["203.0.113.0/24"] };
+      const fromArgs = swarmClusterProblems({ ...base, [key]: value });
+      const fromConfig = parseStackConfig({ [K("sshAllowedCidrs")]: '["203.0.113.0/24"]', [K(key)]: text }).problems;
+      assert.ok(fromArgs.length > 0);
+      // Only the empty-list fix differs: each says how its user sets a list.
+      const same = (p: string) => p.replace(/, e\.g\. .*$/, "");
+      assert.deepStrictEqual(fromConfig.map((p) => same(p.replace(/aws-swarm:/g, ""))), fromArgs.map(same));
+    });
+  }
 });
 
 describe("SwarmCluster args at the door", () => {

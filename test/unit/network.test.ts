@@ -277,7 +277,7 @@ describe("Network", () => {
       ["the IPv6 world", ssh("10.1.0.0/16", "::/0"), /sshAllowedCidrs\[1\] is "::\/0", which opens SSH to the whole internet/],
       ["no CIDRs", ssh(), /sshAllowedCidrs is \[\]; list the networks/],
       ["a malformed CIDR", ssh("203.0.113.1/24"), /sshAllowedCidrs\[0\] is "203.0.113.1\/24"/],
-      ["7 AZs", { azCount: 7 }, /azCount is 7; use a whole number from 1 to 6/],
+      ["7 AZs", { azCount: 7 }, /azCount is 7; use a whole number of availability zones from 1 to 6/],
       ["a bad placement", { nodePlacement: "dmz" as "public" }, /nodePlacement is "dmz"; use "pub/],
       ["a tiny VPC", { vpcCidr: "10.0.0.0/26" }, /vpcCidr is "10.0.0.0\/26"; it cannot hold 6/],
     ];
@@ -294,7 +294,7 @@ describe("Network", () => {
     it("reports every problem at once", () => {
       const args = { azCount: 0, sshAllowedCidrs: ["1.2.3.4/32", "1.2.3.4/32"] };
       assert.deepStrictEqual(networkProblems(args), [
-        "azCount is 0; use a whole number from 1 to 6.",
+        "azCount is 0; use a whole number of availability zones from 1 to 6.",
         'sshAllowedCidrs[1] is "1.2.3.4/32", the same network as sshAllowedCidrs[0]; list each network once.',
       ]);
     });

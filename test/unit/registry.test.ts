@@ -301,8 +301,8 @@ describe("Registry on the nodes", () => {
       (e: Error) => {
         assert.deepStrictEqual(e.message.split("\n"), [
           '- image is " ", which is not an image reference; use a lower-case name with an optional tag or digest, such as "registry:2" or "127.0.0.1:5000/app:1.0".',
-          '- host name "Worker 3" names a resource; use kebab-case such as "worker-3".',
-          '- hosts has the names ["manager-1"] more than once; give every node its own name.',
+          '- hosts has the host name "Worker 3", which is not kebab-case; use e.g. "worker-3".',
+          '- hosts has the host names ["manager-1"] more than once; give every host its own name.',
           '- endpoint is "minio:9000"; use an http:// or https:// URL such as "https://s3.example.com", or leave it unset for AWS S3.',
           "- dockerWaitSeconds is 0; use a whole number of seconds from 1 to 3600.",
         ]);
