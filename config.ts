@@ -10,6 +10,7 @@ import {
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { tokenRotationProblems } from "./components/bootstrap";
+import { alarmEmailProblems, LogsSettings, logsProblems, resolveLogs, ResolvedLogs } from "./components/observability-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -45,6 +46,10 @@ export interface StackConfig {
   stacks: CheckedStack[];
   /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
   tokenRotation?: string;
+  /** Services' default log driver and the log groups' retention. @default { driver: "awslogs", retentionDays: 30 } */
+  logs: ResolvedLogs;
+  /** Address subscribed to the alarm topic. @default none */
+  alarmEmail?: string;
 }
 
 type Raw = Record<string, string>;
@@ -185,8 +190,18 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
+  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "logs", "alarmEmail",
 ] as const;
+
+/** `logs`: an object, checked by the same rule as SwarmCluster's `logs`. */
+function logs(raw: Raw, problems: string[]): ResolvedLogs {
+  if (raw.logs === undefined) return resolveLogs(undefined);
+  const value = parseJson("logs", raw.logs, problems);
+  if (value === undefined) return resolveLogs(undefined);
+  const found = logsProblems(value, key("logs"));
+  problems.push(...found);
+  return resolveLogs(found.length ? undefined : (value as LogsSettings));
+}
 
 /**
  * Validates raw stack config (`aws-swarm:`-prefixed keys, string values as Pulumi stores them)
@@ -243,7 +258,10 @@ export function parseStackConfig(
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
     tokenRotation: raw.tokenRotation,
+    logs: logs(raw, problems),
+    alarmEmail: raw.alarmEmail,
   };
+  problems.push(...alarmEmailProblems(raw.alarmEmail, key("alarmEmail")));
   problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)

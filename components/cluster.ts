@@ -14,6 +14,11 @@ import {
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
+import { ClusterLogs, logGroupNames } from "./logs";
+import { MetricsPublisher } from "./metrics";
+import { clusterNameProblems, SwarmAlarms } from "./alarms";
+import { downNodesThresholdProblems } from "./alarm-rules";
+import { alarmEmailProblems, LogsSettings, logsProblems } from "./observability-config";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -96,7 +101,25 @@ export interface SwarmClusterArgs {
   stacks?: ClusterStackArgs[];
   /** Value of every secret (or secret-valued config) the stacks' files define, by key. @default {} */
   stackSecrets?: Record<string, pulumi.Input<string>>;
+  /**
+   * Services' default log driver (`awslogs` to the cluster's log group, or `json-file`) and how
+   * long both log groups keep logs. @default { driver: "awslogs", retentionDays: 30 }
+   */
+  logs?: LogsSettings;
+  /** E-mail address subscribed to the alarm topic (SNS mails a confirmation link first). @default none */
+  alarmEmail?: string;
+  /** Down nodes tolerated before the down-nodes alarm fires. @default 0 */
+  downNodesThreshold?: number;
+  /**
+   * The cluster's name in CloudWatch: the metrics' `Cluster` dimension, and part of the log group,
+   * alarm and dashboard names, so it must be unique in the account and region.
+   * @default `<project>-<stack>-<component name>`, e.g. "aws-swarm-dev-swarm"
+   */
+  clusterName?: string;
 }
+
+/** The default CloudWatch name of a cluster: unique per project, stack and component. */
+export const defaultClusterName = (name: string) => `${pulumi.getProject()}-${pulumi.getStack()}-${name}`;
 
 const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
   stackName: s.name, composeFile: s.composeFile, env: s.env, allowPrivileged: s.allowPrivileged, secrets,
@@ -120,6 +143,12 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     }),
     ...publishedCidrProblems(a.publishedCidrs),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
+  );
+  problems.push(
+    ...logsProblems(a.logs, "logs"),
+    ...alarmEmailProblems(a.alarmEmail, "alarmEmail"),
+    ...downNodesThresholdProblems(a.downNodesThreshold, "downNodesThreshold"),
+    ...clusterNameProblems(a.clusterName ?? defaultClusterName("x"), a.clusterName === undefined ? "clusterName (from the project and stack names)" : "clusterName"),
   );
   const names = new Set<string>();
   for (const s of a.stacks ?? []) {
@@ -165,6 +194,20 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly stacks: Record<string, ComposeStack>;
   /** The load balancer of published ports, when any port is published. */
   readonly publishedPorts?: PublishedPorts;
+  /** The log groups and the journal forwarder. */
+  readonly logs: ClusterLogs;
+  /** The health publisher on every manager. */
+  readonly metrics: MetricsPublisher;
+  /** The alarms, their SNS topic and the dashboard. */
+  readonly alarms: SwarmAlarms;
+  /** ARN of the SNS topic the alarms notify. */
+  readonly alarmTopicArn: pulumi.Output<string>;
+  /** Log group of the services' output (awslogs driver). */
+  readonly servicesLogGroup: pulumi.Output<string>;
+  /** Log group of the nodes' systemd journal. */
+  readonly systemLogGroup: pulumi.Output<string>;
+  /** Name of the CloudWatch dashboard. */
+  readonly dashboardName: pulumi.Output<string>;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -267,6 +310,34 @@ export class SwarmCluster extends pulumi.ComponentResource {
       tokenRotation: args.tokenRotation,
     }, { parent: this });
 
+    const clusterName = args.clusterName ?? defaultClusterName(name);
+    const nodeRoles = { managers: this.managers.role.name, workers: this.workers.role.name };
+    // Observability hangs off the bootstrap's ready output only: it never changes the bootstrap.
+    this.logs = new ClusterLogs(`${name}-logs`, {
+      clusterName,
+      logs: args.logs,
+      roles: nodeRoles,
+      journalManager: managerHosts[0].connection,
+      dependsOn: [this.bootstrap.ready],
+      dockerWaitSeconds,
+      tags,
+    }, { parent: this });
+    this.metrics = new MetricsPublisher(`${name}-metrics`, {
+      clusterName,
+      managers: managerHosts,
+      roles: { managers: this.managers.role.name },
+      dependsOn: [this.bootstrap.ready],
+    }, { parent: this });
+    this.alarms = new SwarmAlarms(`${name}-alarms`, {
+      clusterName,
+      managerCount: args.managerCount ?? DEFAULT_MANAGER_COUNT,
+      downNodesThreshold: args.downNodesThreshold,
+      alarmEmail: args.alarmEmail,
+      logGroups: { "Services (latest 50 lines)": logGroupNames(clusterName).services, "Nodes' journal (latest 50 lines)": logGroupNames(clusterName).system },
+      tags,
+    }, { parent: this });
+    const logTarget = this.logs.target;
+
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
       this.services = new Services(`${name}-services`, {
@@ -281,6 +352,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         // Images at 127.0.0.1:5000 need each node's registry running.
         dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
         encryptedOverlay: args.encryptedOverlay,
+        logTarget,
       }, { parent: this });
     }
     this.stacks = {};
@@ -290,6 +362,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         manager: managerHosts[0].connection,
         dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
         dockerWaitSeconds,
+        logTarget,
       }, { parent: this });
     }
     const stackEndpoints = Object.values(this.stacks).flatMap((s) => s.endpoints);
@@ -318,6 +391,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.leaderAddress = this.bootstrap.leaderAddress;
     this.bastionPublicIp = bastion;
     this.loadBalancerDnsName = this.publishedPorts?.dnsName;
+    this.alarmTopicArn = this.alarms.topicArn;
+    this.servicesLogGroup = this.logs.servicesLogGroup;
+    this.systemLogGroup = this.logs.systemLogGroup;
+    this.dashboardName = this.alarms.dashboardName;
     this.registerOutputs({
       vpcId: this.vpcId,
       managerPrivateIps: this.managerPrivateIps,
@@ -330,6 +407,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
       leaderAddress: this.leaderAddress,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
+      alarmTopicArn: this.alarmTopicArn,
+      servicesLogGroup: this.servicesLogGroup,
+      systemLogGroup: this.systemLogGroup,
+      dashboardName: this.dashboardName,
     });
   }
 }
