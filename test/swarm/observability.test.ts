@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { SwarmBootstrap } from "../../components/bootstrap";
 import { MetricsPublisher } from "../../components/metrics";
 import { AlarmSpec, alarmSpecs, conditionHolds, SWARM_METRICS } from "../../components/alarm-rules";
-import { logGroupNames, serviceLogDriver } from "../../components/logs";
+import { DEFAULT_JOURNAL_IMAGE, logGroupNames, serviceLogDriver } from "../../components/logs";
+import { renderStepCommand } from "../../components/scripts";
 import { Lab } from "./lab";
 import { SwarmHarness } from "./harness";
 import { eventually, labHost, settled } from "./cluster";
@@ -111,6 +112,26 @@ describe("observability on a real swarm with moto's CloudWatch", function () {
     assert.ok(days !== undefined && days >= 80 && days <= 90, `certificate days ${days}`);
     assert.strictEqual(await alarmHolds(spec("quorum-at-risk"), 3), false);
     assert.strictEqual(await alarmHolds(spec("certificate-expiring"), days), false);
+  });
+
+  it("keeps the journal forwarder as one global service, and leaves it alone when nothing changed", async () => {
+    const step = renderStepCommand("journal", ["30", DEFAULT_JOURNAL_IMAGE, logGroupNames(cluster).system, "us-east-1"]);
+    const first = await lab.exec(1, step);
+    assert.strictEqual(first.code, 0, first.stderr);
+    assert.match(first.stderr, /creating aws-swarm-journal: fluent\/fluent-bit:3\.2 on every node, journal to \/aws-swarm\/lab-sob\/system in us-east-1/);
+    const spec = JSON.parse((await lab.exec(1, "docker service inspect -f '{{json .Spec}}' aws-swarm-journal")).stdout) as {
+      Mode: Record<string, unknown>; TaskTemplate: { ContainerSpec: { Args: string[]; Mounts: { Source: string; ReadOnly?: boolean; Type: string }[] }; LogDriver: { Name: string } };
+    };
+    assert.deepStrictEqual(Object.keys(spec.Mode), ["Global"]);
+    const c = spec.TaskTemplate.ContainerSpec;
+    assert.deepStrictEqual(c.Mounts.map((m) => [m.Type, m.Source, m.ReadOnly ?? false]), [
+      ["bind", "/var/log/journal", true], ["bind", "/etc/machine-id", true], ["volume", "aws-swarm-journal-state", false]]);
+    assert.ok(c.Args.includes("log_group_name=/aws-swarm/lab-sob/system") && c.Args.includes("log_stream_template=$_HOSTNAME"), c.Args.join(" "));
+    assert.strictEqual(spec.TaskTemplate.LogDriver.Name, "json-file");
+    const again = await lab.exec(1, step);
+    assert.strictEqual(again.code, 0, again.stderr);
+    assert.match(again.stderr, /already forwards the journal to \/aws-swarm\/lab-sob\/system; nothing to do/);
+    await lab.exec(1, "docker service rm aws-swarm-journal");
   });
 
   it("reports 2 with one manager stopped, and the quorum-at-risk condition holds (majority of 3, no margin left)", async () => {
