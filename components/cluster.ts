@@ -126,7 +126,7 @@ const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"
 });
 
 /** Problems with SwarmCluster arguments that the child components would otherwise find later. */
-export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
+export function swarmClusterProblems(a: SwarmClusterArgs, name = "swarm"): string[] {
   const problems = [
     ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, "managerCount"),
     ...workerCountProblems(a.workerCount ?? DEFAULT_WORKER_COUNT, "workerCount"),
@@ -148,7 +148,7 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     ...logsProblems(a.logs, "logs"),
     ...alarmEmailProblems(a.alarmEmail, "alarmEmail"),
     ...downNodesThresholdProblems(a.downNodesThreshold, "downNodesThreshold"),
-    ...clusterNameProblems(a.clusterName ?? defaultClusterName("x"), a.clusterName === undefined ? "clusterName (from the project and stack names)" : "clusterName"),
+    ...clusterNameProblems(a.clusterName ?? defaultClusterName(name), a.clusterName === undefined ? "clusterName (from the project, stack and component names)" : "clusterName"),
   );
   const names = new Set<string>();
   for (const s of a.stacks ?? []) {
@@ -211,7 +211,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
-    throwIfInvalid(this, swarmClusterProblems(args));
+    throwIfInvalid(this, swarmClusterProblems(args, name));
     const placement = args.nodePlacement ?? "public";
     const tags = args.tags ?? {};
     const user = (this.sshUser = args.sshUser ?? "ec2-user");

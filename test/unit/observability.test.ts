@@ -56,6 +56,18 @@ describe("logs and alarms settings", () => {
   });
 });
 
+describe("cluster name", () => {
+  it("refuses a clusterName CloudWatch or the shell would mangle, before any resource exists", async () => {
+    created.length = 0;
+    assert.throws(
+      () => new SwarmCluster("named", { sshAllowedCidrs: ["203.0.113.0/24"], clusterName: "prod eu" }),
+      /clusterName is "prod eu"; use 1 to 100 letters, digits, "\.", "_" or "-", starting with a letter or digit/,
+    );
+    await new Promise((d) => setTimeout(d, 50));
+    assert.deepStrictEqual(created.filter((r) => r.custom), []);
+  });
+});
+
 describe("alarm rules", () => {
   // managers, majority, quorum-at-risk fires at Reachable <= threshold
   const table: [number, number, number][] = [[1, 1, 0], [3, 2, 2], [5, 3, 3], [7, 4, 4]];
