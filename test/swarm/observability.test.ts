@@ -1,7 +1,11 @@
 import * as assert from "node:assert";
 import { spawn } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { SwarmBootstrap } from "../../components/bootstrap";
+import { ComposeStack } from "../../components/compose";
 import { MetricsPublisher } from "../../components/metrics";
 import { AlarmSpec, alarmSpecs, conditionHolds, SWARM_METRICS } from "../../components/alarm-rules";
 import { DEFAULT_JOURNAL_IMAGE, logGroupNames, serviceLogDriver } from "../../components/logs";
@@ -17,6 +21,19 @@ import { Moto, MOTO_ENV } from "./moto";
  * evaluates them, so each alarm is created in moto, read back with describe-alarms, and its
  * condition is evaluated against the metric data read back with get-metric-statistics.
  */
+/** A stack whose `talker` logs where the cluster says, and whose `quiet` keeps a driver of its own. */
+const COMPOSE = `
+services:
+  talker:
+    image: localhost/busybox:latest
+    command: ["sh", "-c", "echo line-one-from-sob; echo line-two-from-sob; exec sleep 100000"]
+  quiet:
+    image: localhost/busybox:latest
+    command: ["sh", "-c", "echo quiet-line; exec sleep 100000"]
+    logging:
+      driver: json-file
+`;
+
 describe("observability on a real swarm with moto's CloudWatch", function () {
   const lab = new Lab({ name: "sob", net: "10.253.0" });
   const harness = new SwarmHarness();
@@ -73,12 +90,27 @@ describe("observability on a real swarm with moto's CloudWatch", function () {
       const w = await lab.exec(i, "mkdir -p /etc/aws-swarm && cat > /etc/aws-swarm/aws.env", { stdin: moto.awsEnv() });
       assert.strictEqual(w.code, 0, w.stderr);
     }
+    // ClusterLogs creates the group before any node writes; here moto gets it from the CLI.
+    await aws(["logs", "create-log-group", "--log-group-name", logGroupNames(cluster).services]);
+    // The daemon's awslogs driver takes credentials from its own environment or ~/.aws (on EC2:
+    // the instance role). Lab dockerd runs with HOME=/root, so the host's /root/.aws/credentials.
+    const creds = `[default]\naws_access_key_id = ${MOTO_ENV.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${MOTO_ENV.AWS_SECRET_ACCESS_KEY}\n`;
+    for (const i of [1, 2, 3]) assert.strictEqual((await lab.exec(i, "mkdir -p /root/.aws && cat > /root/.aws/credentials", { stdin: creds })).code, 0);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "observability-lab-"));
+    fs.writeFileSync(path.join(dir, "compose.yaml"), COMPOSE);
     const managers = [1, 2, 3].map((i) => labHost(lab, i, `manager-${i}`));
     const r = await harness.deploy(() => {
       const bootstrap = new SwarmBootstrap("lab", { managers, workers: [], dockerWaitSeconds: 30, leaveOnDelete: false });
       const metrics = new MetricsPublisher("lab-metrics", { clusterName: cluster, managers, region: "us-east-1", dependsOn: [bootstrap.ready] });
-      return pulumi.all([bootstrap.ready, metrics.installed]);
+      // The log target ClusterLogs would give, with awslogs-endpoint pointing at moto.
+      const logTarget = { driver: "awslogs" as const, group: logGroupNames(cluster).services, region: "us-east-1", endpoint: moto.endpoint };
+      const stack = new ComposeStack("logs", {
+        composeFile: "compose.yaml", baseDir: dir, manager: managers[0].connection, dependsOn: [bootstrap.ready],
+        dockerWaitSeconds: 30, waitSeconds: 60, logTarget,
+      });
+      return pulumi.all([bootstrap.ready, metrics.installed, stack.services]);
     });
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.deepStrictEqual(r.value[1], ["/usr/local/lib/aws-swarm/swarm-metrics", "/usr/local/lib/aws-swarm/swarm-metrics", "/usr/local/lib/aws-swarm/swarm-metrics"]);
     for (const s of specs) {
       await aws(["cloudwatch", "put-metric-alarm", "--alarm-name", `${cluster}-${s.key}`, "--namespace", "Swarm", "--metric-name", s.metricName,
@@ -134,6 +166,20 @@ describe("observability on a real swarm with moto's CloudWatch", function () {
     await lab.exec(1, "docker service rm aws-swarm-journal");
   });
 
+  it("sends a stack service's lines through the awslogs driver to moto's log group, in a stream under the service name", async () => {
+    const group = logGroupNames(cluster).services;
+    const events = await eventually("two lines in moto's log group", 30_000, async () => {
+      const res = await aws(["logs", "filter-log-events", "--log-group-name", group]) as { events: { logStreamName: string; message: string }[] };
+      return res.events.length >= 2 ? res.events : undefined;
+    });
+    assert.deepStrictEqual(events.map((e) => e.message), ["line-one-from-sob", "line-two-from-sob"]);
+    assert.match(events[0].logStreamName, /^logs_talker\/[0-9a-f]{12}$/);
+    const driver = (svc: string) => lab.exec(1, `docker service inspect -f '{{.Spec.TaskTemplate.LogDriver.Name}}' logs_${svc}`);
+    assert.deepStrictEqual([(await driver("talker")).stdout.trim(), (await driver("quiet")).stdout.trim()], ["awslogs", "json-file"]);
+    const quiet = await lab.exec(1, "docker service logs --raw logs_quiet");
+    assert.match(quiet.stdout, /quiet-line/);
+  });
+
   it("reports 2 with one manager stopped, and the quorum-at-risk condition holds (majority of 3, no margin left)", async () => {
     await lab.stop(3);
     const w = await eventually("h1 publishing 2 Reachable", 60_000, async () => {
@@ -166,24 +212,5 @@ describe("observability on a real swarm with moto's CloudWatch", function () {
     const n = await readBack("ReachableManagers", "SampleCount", quiet);
     assert.strictEqual(n, undefined);
     assert.strictEqual(await alarmHolds(spec("no-metrics"), n), true);
-  });
-
-  it("writes a container's lines through the awslogs driver into moto's log group, in a stream under the service name", async () => {
-    const group = logGroupNames(cluster).services;
-    await aws(["logs", "create-log-group", "--log-group-name", group]);
-    // The daemon's awslogs driver takes credentials from its own environment or ~/.aws: lab
-    // dockerd runs with HOME=/root, so the host's /root/.aws/credentials is what it reads.
-    const creds = `[default]\naws_access_key_id = ${MOTO_ENV.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${MOTO_ENV.AWS_SECRET_ACCESS_KEY}\n`;
-    assert.strictEqual((await lab.exec(1, "mkdir -p /root/.aws && cat > /root/.aws/credentials", { stdin: creds })).code, 0);
-    const driver = serviceLogDriver({ driver: "awslogs", group, region: "us-east-1", endpoint: moto.endpoint }, "web");
-    const opts = Object.entries(driver.options).map(([k, v]) => `--log-opt '${k}=${v}'`).join(" ");
-    const run = await lab.exec(1, `docker run --rm --log-driver ${driver.name} ${opts} localhost/busybox:latest sh -c 'echo line-one-from-sob; echo line-two-from-sob'`);
-    assert.strictEqual(run.code, 0, run.stderr);
-    const events = await eventually("two lines in moto's log group", 20_000, async () => {
-      const res = await aws(["logs", "filter-log-events", "--log-group-name", group]) as { events: { logStreamName: string; message: string }[] };
-      return res.events.length >= 2 ? res.events : undefined;
-    });
-    assert.deepStrictEqual(events.map((e) => e.message), ["line-one-from-sob", "line-two-from-sob"]);
-    assert.match(events[0].logStreamName, /^web\/[0-9a-f]{12}$/);
   });
 });
