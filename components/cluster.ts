@@ -14,11 +14,11 @@ import {
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
-import { ClusterLogs, logGroupNames } from "./logs";
-import { MetricsPublisher } from "./metrics";
-import { clusterNameProblems, SwarmAlarms } from "./alarms";
-import { downNodesThresholdProblems } from "./alarm-rules";
-import { alarmEmailProblems, LogsSettings, logsProblems } from "./observability-config";
+import type { ClusterLogs } from "./logs";
+import type { MetricsPublisher } from "./metrics";
+import type { SwarmAlarms } from "./alarms";
+import type { LogsSettings } from "./observability-config";
+import { clusterObservability, clusterObservabilityProblems } from "./observability";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -118,9 +118,6 @@ export interface SwarmClusterArgs {
   clusterName?: string;
 }
 
-/** The default CloudWatch name of a cluster: unique per project, stack and component. */
-export const defaultClusterName = (name: string) => `${pulumi.getProject()}-${pulumi.getStack()}-${name}`;
-
 const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
   stackName: s.name, composeFile: s.composeFile, env: s.env, allowPrivileged: s.allowPrivileged, secrets,
 });
@@ -144,12 +141,7 @@ export function swarmClusterProblems(a: SwarmClusterArgs, name = "swarm"): strin
     ...publishedCidrProblems(a.publishedCidrs),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
   );
-  problems.push(
-    ...logsProblems(a.logs, "logs"),
-    ...alarmEmailProblems(a.alarmEmail, "alarmEmail"),
-    ...downNodesThresholdProblems(a.downNodesThreshold, "downNodesThreshold"),
-    ...clusterNameProblems(a.clusterName ?? defaultClusterName(name), a.clusterName === undefined ? "clusterName (from the project, stack and component names)" : "clusterName"),
-  );
+  problems.push(...clusterObservabilityProblems(a, name));
   const names = new Set<string>();
   for (const s of a.stacks ?? []) {
     if (names.has(s.name)) problems.push(`stacks has two stacks named ${shown(s.name)}; give every stack its own name.`);
@@ -310,32 +302,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
       tokenRotation: args.tokenRotation,
     }, { parent: this });
 
-    const clusterName = args.clusterName ?? defaultClusterName(name);
-    const nodeRoles = { managers: this.managers.role.name, workers: this.workers.role.name };
-    // Observability hangs off the bootstrap's ready output only: it never changes the bootstrap.
-    this.logs = new ClusterLogs(`${name}-logs`, {
-      clusterName,
-      logs: args.logs,
-      roles: nodeRoles,
-      journalManager: managerHosts[0].connection,
-      dependsOn: [this.bootstrap.ready],
+    ({ logs: this.logs, metrics: this.metrics, alarms: this.alarms } = clusterObservability(name, args, {
+      managerCount: args.managerCount ?? DEFAULT_MANAGER_COUNT,
+      managerHosts,
+      roles: { managers: this.managers.role.name, workers: this.workers.role.name },
+      ready: this.bootstrap.ready,
       dockerWaitSeconds,
       tags,
-    }, { parent: this });
-    this.metrics = new MetricsPublisher(`${name}-metrics`, {
-      clusterName,
-      managers: managerHosts,
-      roles: { managers: this.managers.role.name },
-      dependsOn: [this.bootstrap.ready],
-    }, { parent: this });
-    this.alarms = new SwarmAlarms(`${name}-alarms`, {
-      clusterName,
-      managerCount: args.managerCount ?? DEFAULT_MANAGER_COUNT,
-      downNodesThreshold: args.downNodesThreshold,
-      alarmEmail: args.alarmEmail,
-      logGroups: { "Services (latest 50 lines)": logGroupNames(clusterName).services, "Nodes' journal (latest 50 lines)": logGroupNames(clusterName).system },
-      tags,
-    }, { parent: this });
+    }, this));
     const logTarget = this.logs.target;
 
     const services = parseServices(args.services ?? [], { key: "services" }).services;
