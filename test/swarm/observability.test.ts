@@ -53,6 +53,9 @@ describe("observability on a real swarm with moto's CloudWatch", function () {
 
   /** Runs the publisher on host i exactly as its unit's ExecStart says; returns its summary and the time window. */
   const publish = async (i: number) => {
+    // The window must hold this run's datapoints only: the previous run's lie at least 2 s back,
+    // and a server that keeps whole seconds still puts this one at or after `start`.
+    await new Promise((d) => setTimeout(d, 2000));
     const start = new Date(Date.now() - 1000);
     const r = await lab.exec(i, '$(sed -n "s/^ExecStart=//p" /etc/systemd/system/aws-swarm-metrics.service)', { timeoutMs: 60_000 });
     assert.strictEqual(r.code, 0, `publisher on h${i}: ${r.stderr}`);
