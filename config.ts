@@ -12,6 +12,7 @@ import {
   parsePublishedPorts, parseServices, PublishedEndpoint, secretNames, SECRETS_NAMESPACE, ServiceSpec,
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
+import { resolveLogs, ResolvedLogs } from "./components/observability-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -47,6 +48,10 @@ export interface StackConfig {
   stacks: CheckedStack[];
   /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
   tokenRotation?: string;
+  /** Services' default log driver and the log groups' retention. @default { driver: "awslogs", retentionDays: 30 } */
+  logs: ResolvedLogs;
+  /** Address subscribed to the alarm topic. @default none */
+  alarmEmail?: string;
 }
 
 type Raw = Record<string, string>;
@@ -164,7 +169,7 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
+  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "logs", "alarmEmail",
 ] as const;
 
 /**
@@ -208,6 +213,8 @@ export function parseStackConfig(
     sshPublicKey: raw.sshPublicKey,
     registry: decodeRegistry(raw, decodeProblems),
     tokenRotation: raw.tokenRotation,
+    logs: decodeJson(raw, "logs", decodeProblems),
+    alarmEmail: raw.alarmEmail,
   };
   problems.push(...decodeProblems);
   const undecoded = new Set(decodeProblems.map((p) => p.split(/[ .[]/)[0]));
@@ -235,6 +242,9 @@ export function parseStackConfig(
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
     tokenRotation: raw.tokenRotation,
+    // Read only when every problem above is absent: then logs is a valid LogsSettings.
+    logs: resolveLogs(problems.length ? undefined : (decoded.logs as Parameters<typeof resolveLogs>[0])),
+    alarmEmail: raw.alarmEmail,
   };
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)

@@ -22,6 +22,8 @@ const cluster = new SwarmCluster("swarm", {
   stacks: config.stacks.map((s) => s.spec),
   stackSecrets: loadStackSecrets(config.stacks),
   tokenRotation: config.tokenRotation,
+  logs: config.logs,
+  alarmEmail: config.alarmEmail,
 });
 
 export const vpcId = cluster.vpcId;
@@ -36,3 +38,7 @@ export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;
+export const alarmTopicArn = cluster.alarmTopicArn;
+export const servicesLogGroup = cluster.servicesLogGroup;
+export const systemLogGroup = cluster.systemLogGroup;
+export const dashboardName = cluster.dashboardName;

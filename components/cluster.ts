@@ -19,6 +19,11 @@ import {
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
+import type { ClusterLogs } from "./logs";
+import type { MetricsPublisher } from "./metrics";
+import type { SwarmAlarms } from "./alarms";
+import type { LogsSettings } from "./observability-config";
+import { ClusterObservabilityArgs, clusterObservability, clusterObservabilityProblems } from "./observability";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -101,6 +106,21 @@ export interface SwarmClusterArgs {
   stacks?: ClusterStackArgs[];
   /** Value of every secret (or secret-valued config) the stacks' files define, by key. @default {} */
   stackSecrets?: Record<string, pulumi.Input<string>>;
+  /**
+   * Services' default log driver (`awslogs` to the cluster's log group, or `json-file`) and how
+   * long both log groups keep logs. @default { driver: "awslogs", retentionDays: 30 }
+   */
+  logs?: LogsSettings;
+  /** E-mail address subscribed to the alarm topic (SNS mails a confirmation link first). @default none */
+  alarmEmail?: string;
+  /** Down nodes tolerated before the down-nodes alarm fires. @default 0 */
+  downNodesThreshold?: number;
+  /**
+   * The cluster's name in CloudWatch: the metrics' `Cluster` dimension, and part of the log group,
+   * alarm and dashboard names, so it must be unique in the account and region.
+   * @default `<project>-<stack>-<component name>`, e.g. "aws-swarm-dev-swarm"
+   */
+  clusterName?: string;
 }
 
 const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
@@ -132,7 +152,7 @@ export function clusterRegistryProblems(value: unknown, setting = "registry"): s
  * checked by this same function (config.ts passes `names` with the "aws-swarm:" prefix), so a
  * rule and its default live in one place and each message uses the name the user wrote.
  */
-export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: SettingNames = ARGS_NAMES): string[] {
+export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: SettingNames = ARGS_NAMES, name = "swarm"): string[] {
   const at = (field: keyof SwarmClusterArgs) => `${names.prefix}${field}`;
   const problems = [
     ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, at("managerCount")),
@@ -163,6 +183,7 @@ export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: Sett
     problems.push(`${at("stacks")} is ${shown(a.stacks)}; it must be a list such as [{ name: "app", composeFile: "compose.yaml" }].`);
   }
   const stackSecrets = isRecord(a.stackSecrets) ? (a.stackSecrets as SwarmClusterArgs["stackSecrets"]) : undefined;
+  problems.push(...clusterObservabilityProblems(a as ClusterObservabilityArgs, name, at));
   const stackNames = new Set<string>();
   for (const s of (Array.isArray(a.stacks) ? a.stacks : []) as ClusterStackArgs[]) {
     if (stackNames.has(s.name)) problems.push(`${at("stacks")} has two stacks named ${shown(s.name)}; give every stack its own name.`);
@@ -207,10 +228,24 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly stacks: Record<string, ComposeStack>;
   /** The load balancer of published ports, when any port is published. */
   readonly publishedPorts?: PublishedPorts;
+  /** The log groups and the journal forwarder. */
+  readonly logs: ClusterLogs;
+  /** The health publisher on every manager. */
+  readonly metrics: MetricsPublisher;
+  /** The alarms, their SNS topic and the dashboard. */
+  readonly alarms: SwarmAlarms;
+  /** ARN of the SNS topic the alarms notify. */
+  readonly alarmTopicArn: pulumi.Output<string>;
+  /** Log group of the services' output (awslogs driver). */
+  readonly servicesLogGroup: pulumi.Output<string>;
+  /** Log group of the nodes' systemd journal. */
+  readonly systemLogGroup: pulumi.Output<string>;
+  /** Name of the CloudWatch dashboard. */
+  readonly dashboardName: pulumi.Output<string>;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
-    throwIfInvalid(this, swarmClusterProblems(args));
+    throwIfInvalid(this, swarmClusterProblems(args, ARGS_NAMES, name));
     const placement = args.nodePlacement ?? DEFAULT_NODE_PLACEMENT;
     const tags = args.tags ?? {};
     const user = (this.sshUser = args.sshUser ?? "ec2-user");
@@ -309,6 +344,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
       tokenRotation: args.tokenRotation,
     }, { parent: this });
 
+    ({ logs: this.logs, metrics: this.metrics, alarms: this.alarms } = clusterObservability(name, args, {
+      managerCount: args.managerCount ?? DEFAULT_MANAGER_COUNT,
+      managerHosts,
+      roles: { managers: this.managers.role.name, workers: this.workers.role.name },
+      ready: this.bootstrap.ready,
+      dockerWaitSeconds,
+      tags,
+    }, this));
+    const logTarget = this.logs.target;
+
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
       this.services = new Services(`${name}-services`, {
@@ -323,6 +368,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         // Images at 127.0.0.1:5000 need each node's registry running.
         dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
         encryptedOverlay: args.encryptedOverlay,
+        logTarget,
       }, { parent: this });
     }
     this.stacks = {};
@@ -332,6 +378,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         manager: managerHosts[0].connection,
         dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
         dockerWaitSeconds,
+        logTarget,
       }, { parent: this });
     }
     const stackEndpoints = Object.values(this.stacks).flatMap((s) => s.endpoints);
@@ -360,6 +407,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.leaderAddress = this.bootstrap.leaderAddress;
     this.bastionPublicIp = bastion;
     this.loadBalancerDnsName = this.publishedPorts?.dnsName;
+    this.alarmTopicArn = this.alarms.topicArn;
+    this.servicesLogGroup = this.logs.servicesLogGroup;
+    this.systemLogGroup = this.logs.systemLogGroup;
+    this.dashboardName = this.alarms.dashboardName;
     this.registerOutputs({
       vpcId: this.vpcId,
       managerPrivateIps: this.managerPrivateIps,
@@ -372,6 +423,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
       leaderAddress: this.leaderAddress,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
+      alarmTopicArn: this.alarmTopicArn,
+      servicesLogGroup: this.servicesLogGroup,
+      systemLogGroup: this.systemLogGroup,
+      dashboardName: this.dashboardName,
     });
   }
 }

@@ -41,6 +41,7 @@ export function renderCompose(
   stack: string,
   data: Record<string, unknown>,
   values: { secrets: Record<string, string>; configs: Record<string, string> },
+  defaultLogging?: (service: string) => { name: string; options: Record<string, string> },
 ): { yaml: string; owned: OwnedObject[] } {
   const out: Record<string, unknown> = { ...data };
   delete out.name;
@@ -52,6 +53,11 @@ export function renderCompose(
     // Interpolated numbers are strings; the v3 schema of older CLIs wants integers here.
     if (Array.isArray(kept.ports)) kept.ports = kept.ports.map((p) => (p && typeof p === "object" ? numbers(p as Record<string, unknown>, ["published", "target"]) : p));
     if (kept.deploy && typeof kept.deploy === "object") kept.deploy = numbers(kept.deploy as Record<string, unknown>, ["replicas"]);
+    // A service with a `logging` section of its own keeps it; the others log where the cluster says.
+    if (defaultLogging && kept.logging === undefined) {
+      const d = defaultLogging(`${stack}_${svc}`);
+      kept.logging = { driver: d.name, options: d.options };
+    }
     services[svc] = kept;
   }
   out.services = services;

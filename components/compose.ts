@@ -4,6 +4,7 @@ import { shown, throwIfInvalid } from "./errors";
 import { CheckedStack, checkStack, stackNameProblems } from "./compose-config";
 import { deployInput, renderCompose } from "./compose-render";
 import { stepCommand } from "./scripts";
+import { ServiceLogTarget, serviceLogDriver } from "./logs";
 import { PublishedEndpoint } from "./services-config";
 import { DEFAULT_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
 
@@ -31,6 +32,11 @@ export interface ComposeStackArgs {
   dockerWaitSeconds?: number;
   /** Seconds the services get to converge on deploy, and the stack to vanish on delete. @default 300 */
   waitSeconds?: number;
+  /**
+   * Where services without a `logging` section send their logs (ClusterLogs' `target`).
+   * @default none: the daemon's default driver
+   */
+  logTarget?: pulumi.Input<ServiceLogTarget>;
 }
 
 /** Problems with ComposeStack arguments, file included; the checked stack when there are none. */
@@ -82,10 +88,11 @@ export class ComposeStack extends pulumi.ComponentResource {
     const keys = [...facts.secrets, ...facts.secretConfigs];
     const secrets = args.secrets ?? {};
     const stdin = pulumi.secret(
-      pulumi.all([pulumi.all(keys.map((k) => secrets[k])), pulumi.all(args.dependsOn ?? [])]).apply(([values]) => {
+      pulumi.all([pulumi.all(keys.map((k) => secrets[k])), pulumi.all(args.dependsOn ?? []), args.logTarget]).apply(([values, , target]) => {
         const byKey = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
         const pick = (list: string[]) => Object.fromEntries(list.map((k) => [k, byKey[k]]));
-        const { yaml, owned } = renderCompose(stack, doc.data, { secrets: pick(facts.secrets), configs: pick(facts.secretConfigs) });
+        const logging = target === undefined ? undefined : (svc: string) => serviceLogDriver(target, svc);
+        const { yaml, owned } = renderCompose(stack, doc.data, { secrets: pick(facts.secrets), configs: pick(facts.secretConfigs) }, logging);
         return deployInput(yaml, owned);
       }),
     );

@@ -14,3 +14,9 @@ export {
 } from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";
+export { ClusterLogs, ClusterLogsArgs, LogDriverSpec, ServiceLogTarget } from "./logs";
+export { MetricsPublisher, MetricsPublisherArgs } from "./metrics";
+export { SwarmAlarms, SwarmAlarmsArgs } from "./alarms";
+export { AlarmSpec, alarmSpecs, quorumAtRiskThreshold, METRICS_NAMESPACE, SWARM_METRICS } from "./alarm-rules";
+export { LogsSettings, LogDriver } from "./observability-config";
+export { ServiceLogging } from "./services-config";

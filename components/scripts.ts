@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 /** The shell steps of the bootstrap protocol, one file each under components/scripts/. */
 export type Step =
   | "init" | "token" | "join" | "label" | "remove" | "leave" | "registry" | "registry-remove"
-  | "compose-deploy" | "compose-remove";
+  | "compose-deploy" | "compose-remove" | "metrics" | "metrics-install" | "journal";
 
 const cache = new Map<string, string>();
 function readScript(file: string): string {

@@ -86,6 +86,16 @@ export interface ServiceSpec {
   update: UpdatePolicy;
   /** Overlay networks the service joins, by name. */
   networks: string[];
+  /** The service's own log driver; absent: the cluster's default (SwarmCluster `logs`). */
+  logging?: ServiceLogging;
+}
+
+/** A log driver a service sets for itself, instead of the cluster's default. */
+export interface ServiceLogging {
+  /** Docker log driver, e.g. "json-file", "local", "awslogs", "syslog". */
+  driver: string;
+  /** Driver options, e.g. { "max-size": "10m" }. @default {} */
+  options?: Record<string, string>;
 }
 
 /**
@@ -115,6 +125,8 @@ export interface ServiceDefinition {
   update?: Partial<UpdatePolicy>;
   /** Overlay networks the service joins. @default ["swarm-overlay"] */
   networks?: string[];
+  /** The service's own log driver. @default the cluster's (`logs.driver`, normally awslogs to its log group) */
+  logging?: ServiceLogging;
 }
 
 /** A port and protocol published by some service: what the load balancer listens on. */
@@ -140,7 +152,7 @@ export interface ServicesParseOptions {
 
 const SERVICE_FIELDS = [
   "name", "image", "replicas", "global", "ports", "env", "secrets", "constraints",
-  "placementPreferences", "update", "networks",
+  "placementPreferences", "update", "networks", "logging",
 ] as const;
 const PORT_FIELDS = ["published", "target", "protocol"] as const;
 const UPDATE_FIELDS = ["parallelism", "order", "failureAction", "delay"] as const;
@@ -331,6 +343,25 @@ function parseSecrets(
   });
 }
 
+const LOG_DRIVER = /^[a-z0-9][a-z0-9_.\-]*$/;
+
+function parseLogging(value: unknown, where: string, problems: string[]): ServiceLogging | undefined {
+  if (!isRecord(value) || typeof value.driver !== "string" || !LOG_DRIVER.test(value.driver)) {
+    problems.push(
+      `${where} is ${shown(value)}; write it as { driver: "json-file", options: { "max-size": "10m" } } ` +
+        `(a Docker log driver name), or leave it out to use the cluster's log group.`,
+    );
+    return undefined;
+  }
+  unknownFields(value, ["driver", "options"], where, problems);
+  const options = value.options ?? {};
+  if (!isRecord(options) || Object.values(options).some((o) => typeof o !== "string")) {
+    problems.push(`${where}.options is ${shown(value.options)}; write it as a map of option names to strings, e.g. { "max-size": "10m" }.`);
+    return undefined;
+  }
+  return { driver: value.driver, options: { ...(options as Record<string, string>) } };
+}
+
 function parsePlacement(
   value: unknown,
   isGlobal: boolean,
@@ -414,6 +445,7 @@ function parseService(
             : `${at} is ${shown(s)}; name an overlay network with at most 63 letters and digits, ` +
               `"-" or "_" only between them, e.g. "${DEFAULT_OVERLAY_NETWORK}".`,
         );
+  const logging = value.logging === undefined ? undefined : parseLogging(value.logging, `${where}.logging`, problems);
   if (problems.length > before) return undefined;
   return {
     name: name as string,
@@ -427,6 +459,7 @@ function parseService(
     placementPreferences: placementPreferences ?? [],
     update,
     networks: [...new Set(networks ?? [])],
+    ...(logging ? { logging } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { shown, throwIfInvalid } from "./errors";
 import { shellQuote } from "./scripts";
+import { LogDriverSpec, ServiceLogTarget, serviceLogDriver } from "./logs";
 import { networkNames, parseServices, secretNames, ServiceDefinition, ServiceSpec, servicesProblems } from "./services-config";
 
 /** How the Docker provider reaches a manager of the swarm over SSH. */
@@ -49,6 +50,11 @@ export interface ServicesArgs {
   encryptedOverlay?: boolean;
   /** Where the private key file is written. @default $AWS_SWARM_KEY_DIR, else ~/.aws-swarm/keys */
   keyDirectory?: string;
+  /**
+   * Where services that set no `logging` send their logs (ClusterLogs' `target`). @default none:
+   * Docker's default driver
+   */
+  logTarget?: pulumi.Input<ServiceLogTarget>;
 }
 
 /** Docker secret names are at most 64 characters, and Pulumi appends an 8-character suffix. */
@@ -234,7 +240,10 @@ export class Services extends pulumi.ComponentResource {
 
     this.serviceIds = {};
     for (const spec of services) {
-      const service = new docker.Service(`${name}-${spec.name}`, serviceArgs(spec, networks, secrets), {
+      const logDriver = spec.logging
+        ? pulumi.output<LogDriverSpec>({ name: spec.logging.driver, options: spec.logging.options ?? {} })
+        : args.logTarget === undefined ? undefined : pulumi.output(args.logTarget).apply((t) => serviceLogDriver(t, spec.name));
+      const service = new docker.Service(`${name}-${spec.name}`, serviceArgs(spec, networks, secrets, logDriver), {
         parent,
         provider,
         // The name is fixed (it is the service's DNS name) and Swarm cannot change a service's
@@ -259,6 +268,7 @@ export function serviceArgs(
   spec: ServiceSpec,
   networks: Record<string, docker.Network>,
   secrets: Record<string, docker.Secret>,
+  logDriver?: pulumi.Input<LogDriverSpec>,
 ): docker.ServiceArgs {
   const rollout = {
     parallelism: spec.update.parallelism,
@@ -282,6 +292,7 @@ export function serviceArgs(
       },
       networksAdvanceds: spec.networks.map((n) => ({ id: networks[n].id })),
       placement: { constraints: spec.constraints, prefs: spec.placementPreferences },
+      ...(logDriver === undefined ? {} : { logDriver }),
     },
     endpointSpec: {
       mode: "vip",

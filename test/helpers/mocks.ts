@@ -66,6 +66,12 @@ function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown
     case "docker:index/service:Service":
       // Pulumi names these when `name` is unset: the logical name plus a random suffix.
       return { name: r.inputs.name ?? `${r.name}-a1b2c3d` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { arn: `arn:aws:logs:us-east-1:123456789012:log-group:${r.inputs.name ?? r.name}`, name: r.inputs.name ?? r.name };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:us-east-1:123456789012:${r.name}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { arn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${r.inputs.name ?? r.name}`, name: r.inputs.name ?? r.name };
     case "aws:lb/targetGroup:TargetGroup":
     case "aws:lb/listener:Listener":
       return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:${r.name}` };

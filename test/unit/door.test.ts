@@ -98,6 +98,15 @@ const BAD: [string, string, string][] = [
   ["tokenRotation", "x".repeat(129), `"${"x".repeat(129)}"`],
   ["nodePlacement", "Public", '"Public"'],
   ["vpcCidr", "10.0.0.0", '"10.0.0.0"'],
+  ["logs", '{"driver":"syslog"}', '"syslog"'],
+  ["logs", '{"retentionDays":31}', "31"],
+  ["logs", '{"retentionDays":"30"}', '"30"'],
+  ["logs", '{"driver":"awslogs;reboot"}', '"awslogs;reboot"'],
+  ["logs", '{"level":"debug"}', "level"],
+  ["logs", "awslogs", '"awslogs"'],
+  ["alarmEmail", "ops", '"ops"'],
+  ["alarmEmail", "ops@example.com\nx@example.com", '"ops@example.com\\nx@example.com"'],
+  ["alarmEmail", "a@example.com,b@example.com", '"a@example.com,b@example.com"'],
   ["vpcCidr", "2001:db8::/56", '"2001:db8::/56"'],
   // more duplicates and world-open entries
   ["publishedCidrs", '["::/0"]', '"::/0"'],
@@ -234,9 +243,9 @@ describe("one validation at the door", () => {
 });
 
 describe("one rule, two names: stack config and SwarmCluster Args report the same problems", () => {
-  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation"];
+  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation", "alarmEmail"];
   const NUMBER_KEYS = ["managerCount", "workerCount", "azCount"];
-  const JSON_KEYS = ["sshAllowedCidrs", "publishedCidrs", "registry"];
+  const JSON_KEYS = ["sshAllowedCidrs", "publishedCidrs", "registry", "logs"];
   /** The value as a component user would pass it, or undefined when only config can hold it. */
   function asArg(key: string, text: string): { value: unknown } | undefined {
     if (STRING_KEYS.includes(key)) return { value: text };

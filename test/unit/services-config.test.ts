@@ -105,7 +105,7 @@ describe("service config", () => {
     it("rejects unknown fields, naming the allowed ones", () => {
       assert.deepStrictEqual(one({ replica: 3 }), [
         `${KEY}[0].replica is not a known setting (value 3); remove it or use one of: name, image, replicas, ` +
-          "global, ports, env, secrets, constraints, placementPreferences, update, networks.",
+          "global, ports, env, secrets, constraints, placementPreferences, update, networks, logging.",
       ]);
     });
 
