@@ -10,6 +10,7 @@ import {
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { tokenRotationProblems } from "./components/bootstrap";
+import { WorkerGroupSpec, workerGroupsProblems } from "./components/worker-groups-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -45,6 +46,8 @@ export interface StackConfig {
   stacks: CheckedStack[];
   /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
   tokenRotation?: string;
+  /** Auto Scaling groups of workers that join by themselves (components/worker-groups-config.ts). @default [] */
+  workerGroups: WorkerGroupSpec[];
 }
 
 type Raw = Record<string, string>;
@@ -58,6 +61,7 @@ const LIST_KEYS: Record<string, string> = {
   publishedCidrs: "198.51.100.0/24",
   publishedPorts: "8443",
   services: "",
+  workerGroups: "",
 };
 
 function parseJson(k: string, text: string, problems: string[]): unknown {
@@ -69,7 +73,7 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
   }
   if (k in LIST_KEYS && (value === undefined || typeof value === "string" || typeof value === "number")) {
     // `pulumi config set key value` without --path stores one plain string, the likeliest slip.
-    const entry = k === "services" ? `'${key(k)}[0].name' web` : `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
+    const entry = k === "services" ? `'${key(k)}[0].name' web` : k === "workerGroups" ? `'${key(k)}[0].name' general` : `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
     problems.push(
       `${key(k)} is ${shown(text)}, a plain string, but it must be a list; set it entry by entry: ` +
         `pulumi config rm ${key(k)} && pulumi config set --path ${entry}.`,
@@ -181,11 +185,21 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
   return parsed.endpoints;
 }
 
+/** `workerGroups`: the same rule WorkerGroupArgs is held to (components/worker-groups-config.ts). */
+function workerGroups(raw: Raw, problems: string[]): WorkerGroupSpec[] {
+  if (raw.workerGroups === undefined) return [];
+  const value = parseJson("workerGroups", raw.workerGroups, problems);
+  if (value === undefined) return [];
+  const found = workerGroupsProblems(value, key("workerGroups"));
+  problems.push(...found);
+  return found.length ? [] : (value as WorkerGroupSpec[]);
+}
+
 /** Every key the stack accepts; anything else under `aws-swarm:` is reported as unknown. */
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
-  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
+  "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "workerGroups",
 ] as const;
 
 /**
@@ -243,6 +257,7 @@ export function parseStackConfig(
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
     tokenRotation: raw.tokenRotation,
+    workerGroups: workerGroups(raw, problems),
   };
   problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
   const warnings = config.services.flatMap((svc, i) =>

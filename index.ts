@@ -22,6 +22,7 @@ const cluster = new SwarmCluster("swarm", {
   stacks: config.stacks.map((s) => s.spec),
   stackSecrets: loadStackSecrets(config.stacks),
   tokenRotation: config.tokenRotation,
+  workerGroups: config.workerGroups,
 });
 
 export const vpcId = cluster.vpcId;
@@ -36,3 +37,4 @@ export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;
+export const workerGroupNames = Object.fromEntries(Object.entries(cluster.workerGroups).map(([k, g]) => [k, g.groupName]));

@@ -14,6 +14,10 @@ import {
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
+import { WorkerGroupSpec, workerGroupsProblems } from "./worker-groups-config";
+import { WorkerGroup } from "./worker-group";
+import { WorkerJoin } from "./worker-join";
+import { SwarmKeeper } from "./keeper";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -96,6 +100,12 @@ export interface SwarmClusterArgs {
   stacks?: ClusterStackArgs[];
   /** Value of every secret (or secret-valued config) the stacks' files define, by key. @default {} */
   stackSecrets?: Record<string, pulumi.Input<string>>;
+  /**
+   * Auto Scaling groups of workers that join by themselves and leave through a lifecycle hook,
+   * besides the fixed `workerCount` workers; any group installs the keeper on the managers
+   * (README "Worker groups"). `instanceType` defaults to `workerInstanceType`. @default []
+   */
+  workerGroups?: WorkerGroupSpec[];
 }
 
 const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
@@ -120,6 +130,7 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     }),
     ...publishedCidrProblems(a.publishedCidrs),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
+    ...workerGroupsProblems(a.workerGroups, "workerGroups"),
   );
   const names = new Set<string>();
   for (const s of a.stacks ?? []) {
@@ -165,6 +176,12 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly stacks: Record<string, ComposeStack>;
   /** The load balancer of published ports, when any port is published. */
   readonly publishedPorts?: PublishedPorts;
+  /** The worker groups, by group name. */
+  readonly workerGroups: Record<string, WorkerGroup>;
+  /** The token parameter and role of the worker groups, when there is any group. */
+  readonly workerJoin?: WorkerJoin;
+  /** The keeper on the managers, when there is any worker group. */
+  readonly keeper?: SwarmKeeper;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -266,6 +283,53 @@ export class SwarmCluster extends pulumi.ComponentResource {
       leaveOnDelete: false,
       tokenRotation: args.tokenRotation,
     }, { parent: this });
+
+    this.workerGroups = {};
+    const groups = args.workerGroups ?? [];
+    if (groups.length > 0) {
+      const join = (this.workerJoin = new WorkerJoin(`${name}-join`, {
+        workerJoinToken: this.bootstrap.workerJoinToken,
+        managerAddresses: this.managers.privateIps,
+        tags,
+      }, { parent: this }));
+      if (this.registry) {
+        new aws.iam.RolePolicyAttachment(`${name}-registry-groups-access`,
+          { role: join.role.name, policyArn: this.registry.policyArn }, { parent: this });
+      }
+      for (const g of groups) {
+        this.workerGroups[g.name] = new WorkerGroup(`${name}-group-${g.name}`, {
+          ...g,
+          instanceType: g.instanceType ?? args.workerInstanceType ?? "t3.small",
+          subnetIds: this.network.nodeSubnetIds,
+          securityGroupIds: [this.network.nodesSecurityGroupId],
+          join: {
+            tokenParameterName: join.tokenParameterName,
+            managersParameterName: join.managersParameterName,
+            instanceProfileName: join.instanceProfile.name,
+            roleName: join.role.name,
+            region: join.region,
+          },
+          tokenStep: `${name}-swarm-worker-token`,
+          keyName: keyPair.keyName,
+          associatePublicIpAddress: placement === "public",
+          joinSeconds: dockerWaitSeconds,
+          registry: this.registry
+            ? { image: this.registry.image, bucket: this.registry.bucketName, region: this.registry.region }
+            : undefined,
+          clusterName: name,
+          tags,
+        }, { parent: this });
+      }
+      const list = Object.values(this.workerGroups);
+      this.keeper = new SwarmKeeper(`${name}-keeper`, {
+        managers: managerHosts,
+        groupNames: list.map((g) => g.groupName),
+        groupArns: list.map((g) => g.groupArn),
+        region: join.region,
+        managerRoleName: this.managers.role.name,
+        dependsOn: [this.bootstrap.ready],
+      }, { parent: this });
+    }
 
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {

@@ -14,3 +14,7 @@ export {
 } from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";
+export { WorkerGroup, WorkerGroupArgs, WorkerGroupJoin } from "./worker-group";
+export { WorkerGroupSpec } from "./worker-groups-config";
+export { WorkerJoin, WorkerJoinArgs } from "./worker-join";
+export { SwarmKeeper, SwarmKeeperArgs } from "./keeper";
