@@ -10,19 +10,24 @@ export interface WorkerJoinArgs {
   managerAddresses: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * SSM path under which both parameters live; unique per stack and cluster.
-   * @default "/aws-swarm/<project>/<stack>/<component name>"
+   * SSM reserves names that start with "aws" or "ssm". @default "/swarm/<project>/<stack>/<component name>"
    */
   parameterPath?: string;
   /** Tags for every resource. @default {} */
   tags?: Record<string, string>;
+  /** Region of the parameters (for kms:ViaService). @default the provider's region */
+  region?: pulumi.Input<string>;
 }
 
 const PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html
+const RESERVED = /^\/?(aws|ssm)/i;
 
 /** Problems with WorkerJoin arguments, each naming the setting, the value and the fix. */
 export function workerJoinProblems(a: WorkerJoinArgs): string[] {
-  if (a.parameterPath === undefined || (PATH.test(a.parameterPath) && a.parameterPath.length <= 900)) return [];
-  return [`parameterPath is ${shown(a.parameterPath)}; use an SSM path such as "/aws-swarm/prod/swarm" (letters, digits, _ . - between slashes).`];
+  const p = a.parameterPath;
+  if (p === undefined || (PATH.test(p) && p.length <= 900 && !RESERVED.test(p))) return [];
+  return [`parameterPath is ${shown(p)}; use an SSM path such as "/swarm/prod/swarm" (letters, digits, _ . - between slashes; SSM reserves names starting with "aws" or "ssm").`];
 }
 
 /**
@@ -73,7 +78,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
     super("aws-swarm:index:WorkerJoin", name, {}, opts);
     throwIfInvalid(this, workerJoinProblems(args));
     const tags = args.tags ?? {};
-    const path = args.parameterPath ?? `/aws-swarm/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const path = args.parameterPath ?? `/swarm/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     const parent = this;
 
     this.key = new aws.kms.Key(`${name}-key`, {
@@ -102,7 +107,9 @@ export class WorkerJoin extends pulumi.ComponentResource {
     const { role, instanceProfile } = nodeRole(name, "worker", parent, tags);
     this.role = role;
     this.instanceProfile = instanceProfile;
-    this.region = aws.getRegionOutput({}, { parent }).apply((r) => r.region ?? r.name);
+    this.region = args.region !== undefined
+      ? pulumi.output(args.region)
+      : aws.getRegionOutput({}, { parent }).apply((r) => r.region ?? r.name);
     this.readPolicy = new aws.iam.RolePolicy(`${name}-read`, {
       role: role.name,
       policy: pulumi

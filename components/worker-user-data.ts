@@ -49,7 +49,7 @@ export function workerGroupEnv(s: WorkerBootSettings): string {
     AWS_SWARM_MANAGERS_PARAMETER: s.managersParameter,
     AWS_DEFAULT_REGION: s.region,
     AWS_SWARM_JOIN_SECONDS: String(s.joinSeconds),
-    AWS_SWARM_TOKEN_STEP: s.tokenStep,
+    AWS_SWARM_TOKEN_STEP_NAME: s.tokenStep,
     AWS_SWARM_STEPS: `${STEPS_DIR}/${stepsVersion()}`,
     AWS_SWARM_LABELS: labels,
     ...(s.registry ? {

@@ -147,8 +147,8 @@ describe("program with a worker group", () => {
       Version: "2012-10-17",
       Statement: [
         { Sid: "ReadJoinParameters", Effect: "Allow", Action: "ssm:GetParameter", Resource: [
-          "arn:aws:ssm:us-east-1:123456789012:parameter/aws-swarm/aws-swarm/test/swarm-join/worker-join-token",
-          "arn:aws:ssm:us-east-1:123456789012:parameter/aws-swarm/aws-swarm/test/swarm-join/manager-addresses"] },
+          "arn:aws:ssm:us-east-1:123456789012:parameter/swarm/aws-swarm/test/swarm-join/worker-join-token",
+          "arn:aws:ssm:us-east-1:123456789012:parameter/swarm/aws-swarm/test/swarm-join/manager-addresses"] },
         { Sid: "DecryptJoinTokenThroughSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:123456789012:key/swarm-join-key",
           Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
       ],
