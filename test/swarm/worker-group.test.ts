@@ -175,7 +175,8 @@ describe("worker groups and the keeper on a real swarm", function () {
     const rows = await settled(lab, 1, 5);
     assert.deepStrictEqual(rows.filter((r) => !r.manager).map((r) => r.hostname).sort(), ["swg-h4", "swg-h5"]);
     for (const i of [4, 5]) {
-      const files = await lab.exec(i, "grep -rl SWMTKN-1- /etc/aws-swarm /usr/local/sbin /tmp/user-data /var/lib/aws-swarm 2>/dev/null || true");
+      // The token itself as the pattern, on stdin (the scripts hold the bare prefix).
+      const files = await lab.exec(i, "grep -rlFf - /etc/aws-swarm /usr/local/sbin /tmp/user-data /var/lib/aws-swarm /etc/docker 2>/dev/null || true", { stdin: `${token}\n` });
       assert.strictEqual(files.stdout.trim(), "", `token in files on h${i}`);
     }
   });
