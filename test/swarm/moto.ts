@@ -16,6 +16,8 @@ export interface MotoOptions {
      * lifecycle.
      */
     argv?: string[];
+    /** Extra environment of the server, e.g. INITIAL_NO_AUTH_ACTION_COUNT to turn on its IAM checks. */
+    env?: Record<string, string>;
 }
 
 /** Credentials moto accepts (any), for clients on the lab hosts and in the test. */
@@ -54,7 +56,7 @@ export class Moto {
         const [program, ...first] = opts.argv ?? ["moto_server"];
         const child = spawn(program, [...first, "-H", opts.host, "-p", String(port)], {
             stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, ...MOTO_ENV },
+            env: { ...process.env, ...MOTO_ENV, ...(opts.env ?? {}) },
         });
         child.stdout?.on("data", (b: Buffer) => log.push(b.toString()));
         child.stderr?.on("data", (b: Buffer) => log.push(b.toString()));
