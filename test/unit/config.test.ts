@@ -13,7 +13,7 @@ describe("stack config", () => {
         managerCount: 3, workerCount: 2, managerInstanceType: "t3.small", workerInstanceType: "t3.small",
         sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
-        services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
+        services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined, workerGroups: [],
       },
       warnings: [],
     });
@@ -96,7 +96,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, workerGroups.',
     ]);
   });
 
