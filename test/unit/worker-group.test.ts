@@ -93,8 +93,8 @@ describe("program with a worker group", () => {
   it("puts no secret in the user data, only where to read the token", () => {
     const text = decodeWorkerUserData(String(one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData));
     assert.doesNotMatch(text, /SWMTKN-1-[A-Za-z0-9]{20,}/);
-    assert.match(text, /^AWS_SWARM_TOKEN_PARAMETER='\/aws-swarm\/aws-swarm\/test\/swarm-join\/worker-join-token'$/m);
-    assert.match(text, /^AWS_SWARM_MANAGERS_PARAMETER='\/aws-swarm\/aws-swarm\/test\/swarm-join\/manager-addresses'$/m);
+    assert.match(text, /^AWS_SWARM_TOKEN_PARAMETER='\/swarm\/aws-swarm\/test\/swarm-join\/worker-join-token'$/m);
+    assert.match(text, /^AWS_SWARM_MANAGERS_PARAMETER='\/swarm\/aws-swarm\/test\/swarm-join\/manager-addresses'$/m);
     assert.match(text, /^AWS_SWARM_GROUP='general'$/m);
     assert.match(text, /^AWS_SWARM_LABELS='tier=web'$/m);
     assert.match(text, /^AWS_SWARM_REGISTRY_BUCKET='swarm-registry-bucket-bucket'$/m);
