@@ -73,12 +73,12 @@ describe("Registry on a real swarm", function () {
     await awsAs(admin, "iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "registry",
       "--policy-document", JSON.stringify(registryPolicyDocument(`arn:aws:s3:::${BUCKET}`)));
     await awsAs(admin, "s3api", "create-bucket", "--bucket", BUCKET);
-    // Only for moto 5.2.5: it authorizes a batch DeleteObjects against the bucket's ARN and then
-    // lets through only keys a *bucket* policy allows (AWS checks s3:DeleteObject per key against
-    // the role's policy, which allows it on bucket/*). Without this the registry's clean-up of
-    // its upload files is refused key by key inside a 200 answer.
-    await awsAs(admin, "s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy", JSON.stringify({ Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::123456789012:role/${ROLE}` }, Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${BUCKET}/*` }] }));
+    // Only for moto 5.2.5: it authorizes a batch DeleteObjects as s3:DeleteObject on the
+    // bucket's ARN, and when that fails refuses every key inside a 200 answer (AWS checks
+    // s3:DeleteObject per key, which the Registry's policy allows on bucket/*). This grant on
+    // the bare bucket ARN means nothing on AWS, where DeleteObject names objects only.
+    await awsAs(admin, "iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "moto-batch-delete", "--policy-document",
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${BUCKET}` }] }));
     const c = JSON.parse(await awsAs(admin, "sts", "assume-role", "--role-arn", `arn:aws:iam::123456789012:role/${ROLE}`,
       "--role-session-name", "i-lab", "--query", "Credentials")) as Record<string, string>;
     credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
