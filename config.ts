@@ -13,6 +13,7 @@ import {
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { resolveLogs, ResolvedLogs } from "./components/observability-config";
+import { WorkerGroupSpec, workerGroupsProblems } from "./components/worker-groups-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -52,6 +53,8 @@ export interface StackConfig {
   logs: ResolvedLogs;
   /** Address subscribed to the alarm topic. @default none */
   alarmEmail?: string;
+  /** Auto Scaling groups of workers that join by themselves (components/worker-groups-config.ts). @default [] */
+  workerGroups: WorkerGroupSpec[];
 }
 
 type Raw = Record<string, string>;
@@ -65,6 +68,7 @@ const LIST_KEYS: Record<string, string> = {
   publishedPorts: "8443",
   services: "",
   stacks: "",
+  workerGroups: "",
 };
 
 function parseJson(k: string, text: string, problems: string[]): unknown {
@@ -78,6 +82,7 @@ function parseJson(k: string, text: string, problems: string[]): unknown {
     // `pulumi config set key value` without --path stores one plain string, the likeliest slip.
     const entry =
       k === "services" ? `'${key(k)}[0].name' web` :
+      k === "workerGroups" ? `'${key(k)}[0].name' general && pulumi config set --path '${key(k)}[0].max' 3` :
       k === "stacks" ? `'${key(k)}[0].name' shop && pulumi config set --path '${key(k)}[0].composeFile' shop.yaml` :
       `'${key(k)}[0]' ${shown(text).slice(1, -1) || LIST_KEYS[k]}`;
     problems.push(
@@ -165,11 +170,22 @@ function publishedPorts(raw: Raw, problems: string[]): PublishedEndpoint[] {
   return parsed.endpoints;
 }
 
+/** `workerGroups`: the same rule WorkerGroupArgs is held to (components/worker-groups-config.ts). */
+function workerGroups(raw: Raw, problems: string[]): WorkerGroupSpec[] {
+  if (raw.workerGroups === undefined) return [];
+  const value = parseJson("workerGroups", raw.workerGroups, problems);
+  if (value === undefined) return [];
+  const found = workerGroupsProblems(value, key("workerGroups"));
+  problems.push(...found);
+  return found.length ? [] : (value as WorkerGroupSpec[]);
+}
+
 /** Every key the stack accepts; anything else under `aws-swarm:` is reported as unknown. */
 export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
   "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "logs", "alarmEmail",
+  "workerGroups",
 ] as const;
 
 /**
@@ -245,6 +261,7 @@ export function parseStackConfig(
     // Read only when every problem above is absent: then logs is a valid LogsSettings.
     logs: resolveLogs(problems.length ? undefined : (decoded.logs as Parameters<typeof resolveLogs>[0])),
     alarmEmail: raw.alarmEmail,
+    workerGroups: workerGroups(raw, problems),
   };
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)

@@ -24,6 +24,7 @@ const cluster = new SwarmCluster("swarm", {
   tokenRotation: config.tokenRotation,
   logs: config.logs,
   alarmEmail: config.alarmEmail,
+  workerGroups: config.workerGroups,
 });
 
 export const vpcId = cluster.vpcId;
@@ -42,3 +43,4 @@ export const alarmTopicArn = cluster.alarmTopicArn;
 export const servicesLogGroup = cluster.servicesLogGroup;
 export const systemLogGroup = cluster.systemLogGroup;
 export const dashboardName = cluster.dashboardName;
+export const workerGroupNames = Object.fromEntries(Object.entries(cluster.workerGroups).map(([k, g]) => [k, g.groupName]));

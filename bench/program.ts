@@ -1,5 +1,6 @@
 // One program-scaling sample, run in a fresh child process by bench/run.ts:
-//   node -r ts-node/register/transpile-only bench/program.ts <managers> <workers>
+//   node -r ts-node/register/transpile-only bench/program.ts <managers> <workers> [group-desired]
+// With group-desired, the stack also has one worker group of that desired size (issue 12).
 // Loads the unit-test mocks, evaluates index.ts with the given counts and prints one JSON line
 // (ProgramSample) on stdout once every export resolved and registrations stopped.
 import * as path from "path";
@@ -73,6 +74,7 @@ async function lastRegistration(): Promise<number> {
 async function main(): Promise<void> {
   const managers = parseCount(process.argv[2], "managers");
   const workers = parseCount(process.argv[3], "workers");
+  const group = process.argv[4] === undefined ? undefined : parseCount(process.argv[4], "group-desired");
   const startupMs = performance.now();
   created.length = 0;
   pulumi.runtime.setAllConfig({
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     "aws-swarm:managerCount": String(managers),
     "aws-swarm:workerCount": String(workers),
     "aws-swarm:sshAllowedCidrs": JSON.stringify(["203.0.113.0/24"]),
+    ...(group === undefined ? {} : { "aws-swarm:workerGroups": JSON.stringify([{ name: "bench", min: 0, max: 1000, desired: group }]) }),
   });
   const index = path.join(ROOT, "index.ts");
   delete require.cache[index];

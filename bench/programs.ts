@@ -21,11 +21,12 @@ function isSample(v: unknown): v is ProgramSample {
 }
 
 /** Evaluates index.ts with `managers` + `workers` under mocks in a fresh Node process. */
-export function programRun(managers: number, workers: number): Promise<ProgramRun> {
+export function programRun(managers: number, workers: number, groupDesired?: number): Promise<ProgramRun> {
   const register = require.resolve("ts-node/register/transpile-only");
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["-r", register, CHILD, String(managers), String(workers)], {
+    const group = groupDesired === undefined ? [] : [String(groupDesired)];
+    const child = spawn(process.execPath, ["-r", register, CHILD, String(managers), String(workers), ...group], {
       cwd: path.join(__dirname, ".."),
       stdio: ["ignore", "pipe", "pipe"],
       // The parent's NODE_OPTIONS (e.g. a heap limit) would change what is measured.

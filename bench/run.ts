@@ -65,6 +65,19 @@ async function programScaling(): Promise<Map<string, ProgramRun[]>> {
   return runs;
 }
 
+/** A stack with one worker group of desired size 1 and of 1000 (3 managers, no fixed workers). */
+async function groupScaling(): Promise<{ one: ProgramRun[]; thousand: ProgramRun[] }> {
+  const out = { one: [] as ProgramRun[], thousand: [] as ProgramRun[] };
+  for (let rep = 1; rep <= REPEATS; rep++) {
+    for (const [key, desired] of [["one", 1], ["thousand", 1000]] as const) {
+      const r = await programRun(3, 0, desired);
+      out[key].push(r);
+      log(`program 3+0 with a group of ${desired} #${rep}: eval ${fixed(r.evalMs / 1000, 2)} s, ${r.resources} resources`);
+    }
+  }
+  return out;
+}
+
 interface BootstrapRuns {
   parallel: BootstrapRun[];
   rerun: BootstrapRun[];
@@ -212,6 +225,8 @@ async function main(): Promise<void> {
 
   log(`program scaling: ${SIZES.map(sizeKey).join(", ")} × ${REPEATS}`);
   const programs = await programScaling();
+  log(`worker group scaling: desired 1 and 1000 × ${REPEATS}`);
+  const groups = await groupScaling();
 
   let b: BootstrapRuns;
   let pr: Probes;
@@ -236,6 +251,9 @@ async function main(): Promise<void> {
     perNode500VsPerNode100: figure(`per-node(${sizeKey(big)}) / per-node(${sizeKey(mid)})`, "", perBig.map((x, i) => x / perMid[i]), { op: "<=", value: 1.5 }),
     peakRss500: figure(`peak RSS at ${sizeKey(big)}`, "MiB", programs.get(sizeKey(big))!.map((r) => r.maxRssBytes / MIB), { op: "<", value: 1024 }),
     bootstrapLoad: figure("SwarmBootstrap load / package load", "", loads.map((l) => l.bootstrap.ms / l.all.ms), { op: "<=", value: 0.6 }),
+    // Issue 12: a worker group's cost in resources and evaluation does not grow with its size.
+    groupResources: figure("group resources 1000 / 1", "", groups.thousand.map((r, i) => r.resources / groups.one[i].resources), { op: "<=", value: 1 }),
+    groupEvaluation: figure("group evaluation 1000 / 1", "", groups.thousand.map((r, i) => r.evalMs / groups.one[i].evalMs), { op: "<=", value: 1.25 }),
     evaluation100: figure(`evaluation of ${sizeKey(mid)} (issue 3)`, "s", programs.get(sizeKey(mid))!.map((r) => r.evalMs / 1000), { op: "<", value: 20 }),
   };
   const totalS = (performance.now() - t0) / 1000;
@@ -258,6 +276,7 @@ async function main(): Promise<void> {
     },
     loading: loads,
     program: Object.fromEntries(SIZES.map((size) => [sizeKey(size), programs.get(sizeKey(size))])),
+    workerGroup: groups,
     table: text,
   };
   const tmp = `${RESULTS}.tmp`;

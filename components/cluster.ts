@@ -8,7 +8,7 @@ import { WorkerPool, workerCountProblems } from "./workers";
 import { DEFAULT_REGISTRY_IMAGE, Registry } from "./registry";
 import { SwarmBootstrap, SwarmHost, tokenRotationProblems } from "./bootstrap";
 import { imageReferenceProblems } from "./image-reference";
-import { instanceTypeProblems } from "./instance-type";
+import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./instance-type";
 import { ARGS_NAMES, SettingNames, Unchecked } from "./setting-names";
 import { sshPublicKeyProblems } from "./ssh-key";
 import { NEW_INSTANCE_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
@@ -24,6 +24,10 @@ import type { MetricsPublisher } from "./metrics";
 import type { SwarmAlarms } from "./alarms";
 import type { LogsSettings } from "./observability-config";
 import { ClusterObservabilityArgs, clusterObservability, clusterObservabilityProblems } from "./observability";
+import { WorkerGroupSpec, workerGroupsProblems } from "./worker-groups-config";
+import { WorkerGroup } from "./worker-group";
+import { WorkerJoin } from "./worker-join";
+import { SwarmKeeper } from "./keeper";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -121,6 +125,12 @@ export interface SwarmClusterArgs {
    * @default `<project>-<stack>-<component name>`, e.g. "aws-swarm-dev-swarm"
    */
   clusterName?: string;
+  /**
+   * Auto Scaling groups of workers that join by themselves and leave through a lifecycle hook,
+   * besides the fixed `workerCount` workers; any group installs the keeper on the managers
+   * (README "Worker groups"). `instanceType` defaults to `workerInstanceType`. @default []
+   */
+  workerGroups?: WorkerGroupSpec[];
 }
 
 const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"]) => ({
@@ -178,6 +188,7 @@ export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: Sett
     }),
     ...publishedCidrProblems(a.publishedCidrs, at("publishedCidrs")),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts, at("publishedPorts")).problems),
+    ...workerGroupsProblems(a.workerGroups, at("workerGroups")),
   );
   if (a.stacks !== undefined && !Array.isArray(a.stacks)) {
     problems.push(`${at("stacks")} is ${shown(a.stacks)}; it must be a list such as [{ name: "app", composeFile: "compose.yaml" }].`);
@@ -242,6 +253,12 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly systemLogGroup: pulumi.Output<string>;
   /** Name of the CloudWatch dashboard. */
   readonly dashboardName: pulumi.Output<string>;
+  /** The worker groups, by group name. */
+  readonly workerGroups: Record<string, WorkerGroup>;
+  /** The token parameter and role of the worker groups, when there is any group. */
+  readonly workerJoin?: WorkerJoin;
+  /** The keeper on the managers, when there is any worker group. */
+  readonly keeper?: SwarmKeeper;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -344,15 +361,67 @@ export class SwarmCluster extends pulumi.ComponentResource {
       tokenRotation: args.tokenRotation,
     }, { parent: this });
 
+    this.workerGroups = {};
+    const groups = args.workerGroups ?? [];
+    // The groups' own role reads the token parameter; it also writes the services' logs.
+    this.workerJoin = groups.length === 0 ? undefined : new WorkerJoin(`${name}-join`, {
+      workerJoinToken: this.bootstrap.workerJoinToken,
+      managerAddresses: this.managers.privateIps,
+      tags,
+    }, { parent: this });
     ({ logs: this.logs, metrics: this.metrics, alarms: this.alarms } = clusterObservability(name, args, {
       managerCount: args.managerCount ?? DEFAULT_MANAGER_COUNT,
       managerHosts,
-      roles: { managers: this.managers.role.name, workers: this.workers.role.name },
+      roles: {
+        managers: this.managers.role.name,
+        workers: this.workers.role.name,
+        ...(this.workerJoin ? { "worker-groups": this.workerJoin.role.name } : {}),
+      },
       ready: this.bootstrap.ready,
       dockerWaitSeconds,
       tags,
     }, this));
     const logTarget = this.logs.target;
+    if (this.workerJoin) {
+      const join = this.workerJoin;
+      if (this.registry) {
+        new aws.iam.RolePolicyAttachment(`${name}-registry-groups-access`,
+          { role: join.role.name, policyArn: this.registry.policyArn }, { parent: this });
+      }
+      for (const g of groups) {
+        this.workerGroups[g.name] = new WorkerGroup(`${name}-group-${g.name}`, {
+          ...g,
+          instanceType: g.instanceType ?? args.workerInstanceType ?? DEFAULT_INSTANCE_TYPE,
+          subnetIds: this.network.nodeSubnetIds,
+          securityGroupIds: [this.network.nodesSecurityGroupId],
+          join: {
+            tokenParameterName: join.tokenParameterName,
+            managersParameterName: join.managersParameterName,
+            instanceProfileName: join.instanceProfile.name,
+            roleName: join.role.name,
+            region: join.region,
+          },
+          tokenStep: `${name}-swarm-worker-token`,
+          keyName: keyPair.keyName,
+          associatePublicIpAddress: placement === "public",
+          joinSeconds: dockerWaitSeconds,
+          registry: this.registry
+            ? { image: this.registry.image, bucket: this.registry.bucketName, region: this.registry.region }
+            : undefined,
+          clusterName: name,
+          tags,
+        }, { parent: this });
+      }
+      const list = Object.values(this.workerGroups);
+      this.keeper = new SwarmKeeper(`${name}-keeper`, {
+        managers: managerHosts,
+        groupNames: list.map((g) => g.groupName),
+        groupArns: list.map((g) => g.groupArn),
+        region: join.region,
+        managerRoleName: this.managers.role.name,
+        dependsOn: [this.bootstrap.ready],
+      }, { parent: this });
+    }
 
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {

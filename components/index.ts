@@ -20,3 +20,7 @@ export { SwarmAlarms, SwarmAlarmsArgs } from "./alarms";
 export { AlarmSpec, alarmSpecs, quorumAtRiskThreshold, METRICS_NAMESPACE, SWARM_METRICS } from "./alarm-rules";
 export { LogsSettings, LogDriver } from "./observability-config";
 export { ServiceLogging } from "./services-config";
+export { WorkerGroup, WorkerGroupArgs, WorkerGroupJoin } from "./worker-group";
+export { WorkerGroupSpec } from "./worker-groups-config";
+export { WorkerJoin, WorkerJoinArgs } from "./worker-join";
+export { SwarmKeeper, SwarmKeeperArgs } from "./keeper";

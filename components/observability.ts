@@ -42,7 +42,8 @@ export function clusterObservabilityProblems(
 export interface WatchedCluster {
   managerCount: number;
   managerHosts: SwarmHost[];
-  roles: { managers: pulumi.Input<string>; workers: pulumi.Input<string> };
+  /** Node roles that write logs, by a kebab-case key naming the attachment; managers also publish metrics. */
+  roles: { managers: pulumi.Input<string>; workers: pulumi.Input<string>; [key: string]: pulumi.Input<string> };
   /** The bootstrap's ready output: nothing here runs on a node before it resolves. */
   ready: pulumi.Input<unknown>;
   dockerWaitSeconds: number;

@@ -6,7 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 /** The shell steps of the bootstrap protocol, one file each under components/scripts/. */
 export type Step =
   | "init" | "token" | "join" | "label" | "remove" | "leave" | "registry" | "registry-remove"
-  | "compose-deploy" | "compose-remove" | "metrics" | "metrics-install" | "journal";
+  | "compose-deploy" | "compose-remove" | "metrics" | "metrics-install" | "journal"
+  // Programs installed as files rather than run as steps: the worker groups' boot and the keeper.
+  | "worker-boot" | "keeper";
 
 const cache = new Map<string, string>();
 function readScript(file: string): string {

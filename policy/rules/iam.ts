@@ -137,6 +137,41 @@ export const swarmNoPassRoleOnAllResources: ResourceValidationPolicy = {
   validateResource: documentAdapters.map((adapt) => adapt(reportPassRoleOnAllResources)),
 };
 
+const COMPLETE_LIFECYCLE = "autoscaling:CompleteLifecycleAction";
+
+/** How the statement grants autoscaling:CompleteLifecycleAction, or undefined when it does not. */
+function completeLifecycleGrant(statement: AllowStatement): string | undefined {
+  if (statement.notActions !== undefined) {
+    return statement.notActions.some((a) => actionMatches(a, COMPLETE_LIFECYCLE)) ? undefined : "NotAction";
+  }
+  return (statement.actions ?? []).find((a) => actionMatches(a, COMPLETE_LIFECYCLE));
+}
+
+function reportCompleteLifecycleOnAllGroups(document: ParsedDocument, report: ReportViolation): void {
+  if (!document.valid) return;
+  for (const statement of document.statements.filter(coversAllResources)) {
+    const via = completeLifecycleGrant(statement);
+    if (via === undefined) continue;
+    const how = via === "NotAction" ? " (via NotAction)" : via === COMPLETE_LIFECYCLE ? "" : ` (via "${via}")`;
+    report(
+      `${statement.where} allows ${COMPLETE_LIFECYCLE}${how} on ${describeAllResources(statement)}, so ` +
+        `its holder can cut short the drain of any Auto Scaling group's leaving instances; limit ` +
+        `Resource to the ARNs of the swarm's worker groups.`,
+    );
+  }
+}
+
+export const swarmNoLifecycleCompletionOnAllGroups: ResourceValidationPolicy = {
+  name: "swarm-no-lifecycle-completion-on-all-groups",
+  description:
+    'Forbids Allow statements that grant autoscaling:CompleteLifecycleAction (directly, by a wildcard, ' +
+    'or through NotAction) on Resource "*" or through NotResource.',
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: "Set Resource to the ARNs of the Auto Scaling groups whose hooks the keeper completes.",
+  validateResource: documentAdapters.map((adapt) => adapt(reportCompleteLifecycleOnAllGroups)),
+};
+
 /** AWS managed policies that amount to administrator access, and what each grants. */
 const ADMIN_POLICIES: Record<string, string> = {
   AdministratorAccess: "every action on every resource",

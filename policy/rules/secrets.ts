@@ -26,7 +26,9 @@ interface SecretPattern {
 export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     found: "a Swarm join token (SWMTKN-…)",
-    pattern: /SWMTKN-/,
+    // A token's secret part, not the prefix alone: shell that checks or redacts tokens
+    // (`SWMTKN-1-*)`, `s/SWMTKN-[A-Za-z0-9-]*/…/`) holds none.
+    pattern: /SWMTKN-1-[0-9a-z]{10,}/i,
     fix: "pass join tokens to `docker swarm join` over SSH stdin at join time instead",
   },
   {
@@ -69,7 +71,8 @@ const CREDENTIAL_ASSIGNMENTS: readonly { name: string; pattern: RegExp; nameGrou
   {
     name: "an assignment",
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9_-])((?:${NAME})?${WORD}(?:${NAME})?)\s*=\s*${VALUE}`,
+      // Blanks, not newlines, around "=": `token=` on its own line assigns nothing.
+      String.raw`(?<![A-Za-z0-9_-])((?:${NAME})?${WORD}(?:${NAME})?)[ \t]*=[ \t]*${VALUE}`,
       "gi",
     ),
     nameGroup: 1,

@@ -53,6 +53,14 @@ function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown
       return { arn, keyName: r.inputs.keyName ?? r.name };
     case "aws:lb/loadBalancer:LoadBalancer":
       return { arn, dnsName: `${r.name}.elb.us-east-1.amazonaws.com` };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { arn, latestVersion: 1 };
+    case "aws:autoscaling/group:Group":
+      return { arn: `arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0000:autoScalingGroupName/${r.inputs.name ?? r.name}` };
+    case "aws:kms/key:Key":
+      return { arn: `arn:aws:kms:us-east-1:123456789012:key/${r.name}`, keyId: r.name };
+    case "aws:ssm/parameter:Parameter":
+      return { arn: `arn:aws:ssm:us-east-1:123456789012:parameter${r.inputs.name}` };
     case "tls:index/privateKey:PrivateKey":
       return {
         privateKeyOpenssh: `mock-openssh-private-key-for-${r.name}`,

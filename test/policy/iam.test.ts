@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import {
   swarmNoAdminManagedPolicies,
   swarmNoIamAccessKeys,
+  swarmNoLifecycleCompletionOnAllGroups,
   swarmNoPassRoleOnAllResources,
   swarmNoWildcardIamActions,
   swarmNoWriteActionsOnAllResources,
@@ -289,6 +290,39 @@ describe("swarm-no-passrole-on-all-resources", () => {
   it("passes a statement with no Action set", async () => {
     const args = iamPolicy(json({ Effect: "Allow", Resource: "*" }));
     assert.deepStrictEqual(await runPolicy(policy, args), []);
+  });
+});
+
+describe("swarm-no-lifecycle-completion-on-all-groups", () => {
+  const policy = swarmNoLifecycleCompletionOnAllGroups;
+  const TAIL =
+    "so its holder can cut short the drain of any Auto Scaling group's leaving instances; limit Resource to the ARNs of the swarm's worker groups.";
+  const GROUP = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0000:autoScalingGroupName/swarm-general";
+
+  it('reports autoscaling:CompleteLifecycleAction on Resource "*"', async () => {
+    const args = iamPolicy(json({ Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", Resource: "*" }));
+    assert.deepStrictEqual(await runPolicy(policy, args), [
+      `IAM policy "app" statement 1 allows autoscaling:CompleteLifecycleAction on every resource ("*"), ${TAIL}`,
+    ]);
+  });
+
+  it('reports it granted by "autoscaling:Complete*" through NotResource', async () => {
+    const args = iamPolicy(json({ Effect: "Allow", Action: "autoscaling:Complete*", NotResource: GROUP }));
+    assert.deepStrictEqual(await runPolicy(policy, args), [
+      `IAM policy "app" statement 1 allows autoscaling:CompleteLifecycleAction (via "autoscaling:Complete*") on every resource outside its NotResource list, ${TAIL}`,
+    ]);
+  });
+
+  it("passes it scoped to the groups' ARNs, and read-only describes on *", async () => {
+    const args = iamPolicy(json(
+      { Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", Resource: [GROUP] },
+      { Effect: "Allow", Action: ["autoscaling:DescribeAutoScalingInstances", "ec2:DescribeInstances"], Resource: "*" },
+    ));
+    assert.deepStrictEqual(await runPolicy(policy, args), []);
+  });
+
+  it("passes a statement with no Action set", async () => {
+    assert.deepStrictEqual(await runPolicy(policy, iamPolicy(json({ Effect: "Allow", Resource: "*" }))), []);
   });
 });
 

@@ -167,6 +167,7 @@ describe("the policy pack served by @pulumi/policy", function () {
         "swarm-no-wildcard-iam-actions [mandatory]",
         "swarm-no-write-actions-on-all-resources [mandatory]",
         "swarm-no-passrole-on-all-resources [mandatory]",
+        "swarm-no-lifecycle-completion-on-all-groups [mandatory]",
         "swarm-no-admin-managed-policies [mandatory]",
         "swarm-no-full-access-managed-policies [mandatory]",
         "swarm-no-public-resource-policies [mandatory]",

@@ -10,7 +10,7 @@ const byPolicyThenResource = (a: PackViolation, b: PackViolation) =>
   a.message.localeCompare(b.message);
 
 describe("the aws-swarm policy pack", () => {
-  it("lists nineteen rules with unique kebab-case names prefixed swarm-", () => {
+  it("lists twenty rules with unique kebab-case names prefixed swarm-", () => {
     const names = swarmPolicies.map((p) => p.name);
     assert.deepStrictEqual(names, [
       "swarm-no-ssh-from-world-or-unlisted-cidrs",
@@ -21,6 +21,7 @@ describe("the aws-swarm policy pack", () => {
       "swarm-no-wildcard-iam-actions",
       "swarm-no-write-actions-on-all-resources",
       "swarm-no-passrole-on-all-resources",
+      "swarm-no-lifecycle-completion-on-all-groups",
       "swarm-no-admin-managed-policies",
       "swarm-no-full-access-managed-policies",
       "swarm-no-public-resource-policies",

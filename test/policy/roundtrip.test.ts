@@ -87,6 +87,35 @@ describe("policy pack round trip", () => {
     });
   }
 
+  describe("a cluster with worker groups (on-demand and Spot) and the keeper", () => {
+    let recorded: pulumi.runtime.MockResourceArgs[];
+    before(async () => {
+      created.length = 0;
+      const cluster = new SwarmCluster("swarm", {
+        managerCount: 3,
+        workerCount: 0,
+        sshAllowedCidrs: ["203.0.113.0/24"],
+        nodePlacement: "private",
+        workerGroups: [{ name: "general", min: 1, max: 10 }, { name: "batch", min: 0, max: 100, desired: 5, spot: true, labels: { tier: "batch" } }],
+      });
+      await valueOf(cluster.workerJoinToken, 20000);
+      await whenSettled(created);
+      recorded = [...created];
+    });
+
+    it("contains the groups' templates, groups, hooks, parameters, key and policies", () => {
+      const types = typesOf(recorded);
+      assert.deepStrictEqual([
+        "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group", "aws:autoscaling/lifecycleHook:LifecycleHook",
+        "aws:ssm/parameter:Parameter", "aws:kms/key:Key", "aws:iam/rolePolicy:RolePolicy",
+      ].filter((t) => !types.has(t)), []);
+    });
+
+    it("passes every rule of the pack with no violation", async () => {
+      assert.deepStrictEqual(await runPack(swarmPolicies, recorded, { config: sshConfig(["203.0.113.0/24"]) }), []);
+    });
+  });
+
   describe("a private three-manager cluster built directly", () => {
     let violations: PackViolation[];
     before(async () => {

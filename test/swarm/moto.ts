@@ -10,6 +10,14 @@ export interface MotoOptions {
     port?: number;
     /** How long to wait for it to answer; default 30 000 ms. */
     timeoutMs?: number;
+    /**
+     * The server program and its first arguments; `-H host -p port` follow. Default
+     * `["moto_server"]`; test/swarm/moto_lifecycle.py adds what moto lacks of the Auto Scaling
+     * lifecycle.
+     */
+    argv?: string[];
+    /** Extra environment of the server, e.g. INITIAL_NO_AUTH_ACTION_COUNT to turn on its IAM checks. */
+    env?: Record<string, string>;
 }
 
 /** Credentials moto accepts (any), for clients on the lab hosts and in the test. */
@@ -45,15 +53,16 @@ export class Moto {
     static async start(opts: MotoOptions): Promise<Moto> {
         const port = opts.port ?? (await freePort(opts.host));
         const log: string[] = [];
-        const child = spawn("moto_server", ["-H", opts.host, "-p", String(port)], {
+        const [program, ...first] = opts.argv ?? ["moto_server"];
+        const child = spawn(program, [...first, "-H", opts.host, "-p", String(port)], {
             stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, ...MOTO_ENV },
+            env: { ...process.env, ...MOTO_ENV, ...(opts.env ?? {}) },
         });
         child.stdout?.on("data", (b: Buffer) => log.push(b.toString()));
         child.stderr?.on("data", (b: Buffer) => log.push(b.toString()));
         const spawned = new Promise<void>((resolve, reject) => {
             child.once("spawn", resolve);
-            child.once("error", (e) => reject(new Error(`moto_server did not start (${e.message}); install it: pip install 'moto[server]'`)));
+            child.once("error", (e) => reject(new Error(`${program} did not start (${e.message}); install it: pip install 'moto[server]'`)));
         });
         await spawned;
         const end = Date.now() + (opts.timeoutMs ?? 30_000);

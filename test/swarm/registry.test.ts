@@ -5,24 +5,30 @@ import * as pulumi from "@pulumi/pulumi";
 import { Lab } from "./lab";
 import { SwarmHarness, CommandRecord } from "./harness";
 import { eventually, labHost, runningTasks, settled } from "./cluster";
-import { LabImds, LabS3, buildRegistryRootfs, importRegistryImage, scratchDir, temporaryCredentials } from "./registry-lab";
-import { registryNodeCommands } from "../../components/registry";
+import { LabImds, RoleCredentials, buildRegistryRootfs, importRegistryImage, scratchDir } from "./registry-lab";
+import { Moto, MOTO_ENV } from "./moto";
+import { registryNodeCommands, registryPolicyDocument } from "../../components/registry";
 import { SwarmBootstrap } from "../../components/bootstrap";
 
 /**
  * The registry on every node, for real: the Registry's node commands run over SSH on three lab
- * hosts and start Debian's docker-registry (imported as a local image) against an S3-compatible
- * server on the lab bridge. The containers hold no keys: they take a role's temporary
- * credentials from an IMDSv2 emulator at 169.254.169.254 in a namespace of its own, and the S3
- * server accepts only requests signed with those credentials and their session token.
+ * hosts and start Debian's docker-registry (imported as a local image) against moto's S3 on the
+ * lab bridge, with moto's IAM checks on: every request must be signed (SigV4) with credentials
+ * moto issued, session token included, and be allowed by the role's policy, which is the
+ * Registry's own policy document. The containers hold no keys: they take the role's temporary
+ * credentials (from moto's STS) from ec2-metadata-mock, IMDSv2 only, at 169.254.169.254 in a
+ * namespace of its own whose IP TTL plays EC2's hop limit.
  */
 describe("Registry on a real swarm", function () {
   const lab = new Lab({ name: "srg", net: "10.240.0" });
   const harness = new SwarmHarness();
   let scratch = "";
-  const credentials = temporaryCredentials();
-  const s3 = new LabS3(credentials);
-  const imds = new LabImds(lab, { role: "lab-swarm-node", credentials });
+  const ROLE = "lab-swarm-node";
+  let credentials: RoleCredentials;
+  let moto: Moto;
+  let imds: LabImds;
+  /** The role's credentials as environment variables of the AWS CLI. */
+  const role = () => ({ AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken });
   const BUCKET = "lab-registry-bucket";
   const IMAGE = "localhost/docker-registry:lab";
   const REF = "127.0.0.1:5000/lab/busybox:1";
@@ -56,16 +62,35 @@ describe("Registry on a real swarm", function () {
     tar.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     await lab.up(hosts.length);
     await importRegistryImage(lab, hosts, await tar, IMAGE);
-    s3.createBucket(BUCKET);
-    endpoint = await s3.start(`${lab.net}.1`);
+    // moto answers the first five requests unchecked (the set-up below), every later one only
+    // when signed with credentials it issued and allowed by their policies.
+    moto = await Moto.start({ host: `${lab.net}.1`, env: { INITIAL_NO_AUTH_ACTION_COUNT: "5" } });
+    endpoint = moto.endpoint;
+    endpointOf = () => endpoint;
+    const admin = { ...MOTO_ENV };
+    await awsAs(admin, "iam", "create-role", "--role-name", ROLE, "--assume-role-policy-document",
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] }));
+    await awsAs(admin, "iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "registry",
+      "--policy-document", JSON.stringify(registryPolicyDocument(`arn:aws:s3:::${BUCKET}`)));
+    await awsAs(admin, "s3api", "create-bucket", "--bucket", BUCKET);
+    // Only for moto 5.2.5: it authorizes a batch DeleteObjects as s3:DeleteObject on the
+    // bucket's ARN, and when that fails refuses every key inside a 200 answer (AWS checks
+    // s3:DeleteObject per key, which the Registry's policy allows on bucket/*). This grant on
+    // the bare bucket ARN means nothing on AWS, where DeleteObject names objects only.
+    await awsAs(admin, "iam", "put-role-policy", "--role-name", ROLE, "--policy-name", "moto-batch-delete", "--policy-document",
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${BUCKET}` }] }));
+    const c = JSON.parse(await awsAs(admin, "sts", "assume-role", "--role-arn", `arn:aws:iam::123456789012:role/${ROLE}`,
+      "--role-session-name", "i-lab", "--query", "Credentials")) as Record<string, string>;
+    credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    imds = new LabImds(lab, { role: ROLE, credentials });
     await imds.start();
     await Promise.all(hosts.map((i) => imds.route(i)));
   });
 
   after(async () => {
     harness.dispose();
-    await imds.stop();
-    await s3.stop();
+    await imds?.stop();
+    await moto?.stop();
     await lab.down();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   });
@@ -104,10 +129,10 @@ describe("Registry on a real swarm", function () {
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
     assert.ok(digest, pushed);
     const hex = digest.slice("sha256:".length);
-    const keys = s3.keys(BUCKET);
+    const keys = JSON.parse(await awsAs(role(), "s3api", "list-objects-v2", "--bucket", BUCKET, "--query", "Contents[].Key")) as string[];
     assert.ok(keys.includes(`docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`), keys.join("\n"));
     assert.strictEqual(
-      s3.object(BUCKET, "docker/registry/v2/repositories/lab/busybox/_manifests/tags/1/current/link")?.toString(),
+      await awsAs(role(), "s3", "cp", `s3://${BUCKET}/docker/registry/v2/repositories/lab/busybox/_manifests/tags/1/current/link`, "-"),
       digest,
     );
     const layers = keys.filter((k) => /^docker\/registry\/v2\/blobs\/sha256\/..\/[0-9a-f]{64}\/data$/.test(k));
@@ -122,34 +147,37 @@ describe("Registry on a real swarm", function () {
   });
 
   it("got its S3 credentials only through IMDSv2 session tokens, and S3 accepted nothing else", async () => {
-    const tokens = imds.requests.filter((r) => r.method === "PUT" && r.status === 200);
-    const creds = imds.requests.filter((r) => r.path === "/latest/meta-data/iam/security-credentials/lab-swarm-node" && r.status === 200);
-    assert.ok(tokens.length >= 1, JSON.stringify(imds.requests));
-    assert.ok(creds.length >= 1 && creds.every((r) => r.validToken), JSON.stringify(imds.requests));
-    assert.deepStrictEqual(imds.requests.filter((r) => r.method === "GET" && !r.validToken), [], "IMDSv1 requests");
-    const from = new Set(imds.requests.map((r) => r.from));
-    assert.ok([...from].every((a) => hosts.map((i) => lab.addr(i)).includes(a)), [...from].join(","));
-    assert.ok(s3.requests.length > 10);
-    assert.deepStrictEqual(s3.requests.filter((r) => r.status >= 400 && r.code !== "NoSuchKey" && r.code !== "InvalidRange"), []);
-    assert.ok(s3.requests.every((r) => r.accessKeyId === credentials.accessKeyId));
-    // The S3 server's checks are real: curl's own SigV4 signer gets in only with the role's key,
-    // secret and session token. (curl 7.88 does not encode query values when it signs, so the
-    // query holds none that need it.)
-    const c = credentials;
-    const list = (user: string, token: string) =>
-      curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", user,
-        ...(token ? ["-H", `x-amz-security-token: ${token}`] : []), `${endpoint}/${BUCKET}/?list-type=2&prefix=docker`]);
-    assert.strictEqual(await list(`${c.accessKeyId}:${c.secretAccessKey}`, c.sessionToken), "200");
-    assert.strictEqual(await list(`${c.accessKeyId}:${c.secretAccessKey}x`, c.sessionToken), "403");
-    assert.strictEqual(await list(`${c.accessKeyId}:${c.secretAccessKey}`, ""), "403");
-    assert.strictEqual(await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", `${endpoint}/${BUCKET}/`]), "403");
+    // IMDSv1 is refused; with a session token the role's credentials are the ones moto issued.
+    const path = `http://169.254.169.254/latest/meta-data/iam/security-credentials/${ROLE}`;
+    assert.strictEqual(await sh(3, `curl -s -o /dev/null -w '%{http_code}' ${path}`), "401");
+    const served = JSON.parse(await sh(3, "t=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) && " +
+      `curl -s -H "X-aws-ec2-metadata-token: $t" ${path}`)) as Record<string, string>;
+    assert.deepStrictEqual([served.AccessKeyId, served.Token], [credentials.accessKeyId, credentials.sessionToken]);
+    // moto's request log: the nodes' registries talked to the bucket, and were never refused.
+    const fromNodes = [...moto.output().matchAll(/^(\S+) - - \[[^\]]*\] "(\w+) (\/\S*) HTTP\/1\.1" (\d{3})/gm)]
+      .map((m) => ({ from: m[1], method: m[2], path: m[3], status: Number(m[4]) }))
+      .filter((r) => hosts.map((i) => lab.addr(i)).includes(r.from));
+    assert.ok(fromNodes.length > 10, `${fromNodes.length} S3 requests from the nodes`);
+    assert.ok(fromNodes.every((r) => r.path.startsWith(`/${BUCKET}`)), JSON.stringify(fromNodes.filter((r) => !r.path.startsWith(`/${BUCKET}`))));
+    // 404: a blob or upload not there yet; 416: a read past the end. Both are how the driver probes.
+    assert.deepStrictEqual(fromNodes.filter((r) => r.status >= 400 && r.status !== 404 && r.status !== 416), []);
+    // moto's checks are real: only the role's key, secret and session token get in, and only
+    // where the Registry's policy allows.
+    const c = role();
+    const list = (env: Record<string, string>) => awsAs(env, "s3api", "list-objects-v2", "--bucket", BUCKET, "--max-items", "1").then(() => "allowed", (e: Error) => e.message);
+    assert.strictEqual(await list(c), "allowed");
+    assert.match(await list({ ...c, AWS_SECRET_ACCESS_KEY: `${c.AWS_SECRET_ACCESS_KEY}x` }), /SignatureDoesNotMatch/);
+    assert.notStrictEqual(await list({ ...c, AWS_SESSION_TOKEN: "" }), "allowed", "the role's key got in without its session token");
+    assert.match(await awsAs(c, "s3api", "create-bucket", "--bucket", "lab-other").then(() => "allowed", (e: Error) => e.message), /AccessDenied/);
+    assert.notStrictEqual(await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", `${endpoint}/${BUCKET}/`]), "200");
   });
 
   it("needs IMDS hop limit 2: one hop behind its host, a container gets no answer with hop limit 1", async () => {
     const probe = (i: number) =>
       lab.exec(i, "docker run --rm localhost/busybox:latest sh -c " +
         `'printf "GET /latest/meta-data/ HTTP/1.0\\r\\n\\r\\n" | nc -w 2 169.254.169.254 80 | head -n 1'`);
-    assert.match((await probe(3)).stdout, /^HTTP\/1\.1 401 Unauthorized/, "hop limit 2: IMDSv2 answers (401 without a token)");
+    // Go's server answers an HTTP/1.0 request as HTTP/1.0.
+    assert.match((await probe(3)).stdout, /^HTTP\/1\.[01] 401 Unauthorized/, "hop limit 2: IMDSv2 answers (401 without a token)");
     try {
       await imds.setHopLimit(1);
       assert.strictEqual((await probe(3)).stdout, "", "hop limit 1: the answer dies at the host");
@@ -219,6 +247,16 @@ describe("Registry on a real swarm", function () {
     }
   });
 });
+
+/** Runs Debian's AWS CLI against moto with the given credentials; resolves with its stdout, trimmed. */
+function awsAs(env: Record<string, string>, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("/usr/bin/aws", ["--endpoint-url", endpointOf(), "--output", "json", ...args],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", AWS_DEFAULT_REGION: "us-east-1", ...env } },
+      (err, stdout, stderr) => (err ? reject(new Error(`aws ${args.slice(0, 2).join(" ")}: ${stderr}`)) : resolve(stdout.trim()))),
+  );
+}
+let endpointOf = () => "";
 
 /** Runs curl in this (the root) namespace; resolves with its stdout. */
 function curl(args: string[]): Promise<string> {

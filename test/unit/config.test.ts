@@ -14,7 +14,7 @@ describe("stack config", () => {
         sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
         services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
-        logs: { driver: "awslogs", retentionDays: 30 }, alarmEmail: undefined,
+        logs: { driver: "awslogs", retentionDays: 30 }, alarmEmail: undefined, workerGroups: [],
       },
       warnings: [],
     });
@@ -97,7 +97,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail, workerGroups.',
     ]);
   });
 

@@ -104,6 +104,15 @@ const BAD: [string, string, string][] = [
   ["logs", '{"driver":"awslogs;reboot"}', '"awslogs;reboot"'],
   ["logs", '{"level":"debug"}', "level"],
   ["logs", "awslogs", '"awslogs"'],
+  ["workerGroups", "general", '"general"'],
+  ["workerGroups", '{"name":"general"}', '{"name":"general"}'],
+  ["workerGroups", '[{"name":"General","min":0,"max":2}]', '"General"'],
+  ["workerGroups", '[{"name":"g;reboot","min":0,"max":2}]', '"g;reboot"'],
+  ["workerGroups", '[{"name":"g","min":3,"max":2}]', "3"],
+  ["workerGroups", '[{"name":"g","min":0,"max":1001}]', "1001"],
+  ["workerGroups", '[{"name":"g","min":0,"max":2,"spot":"yes"}]', '"yes"'],
+  ["workerGroups", '[{"name":"g","min":0,"max":2},{"name":"g","min":0,"max":2}]', '"g"'],
+  ["workerGroups", '[{"name":"g","min":0,"max":2,"instanceType":"t3.small\\nx"}]', '"t3.small\\nx"'],
   ["alarmEmail", "ops", '"ops"'],
   ["alarmEmail", "ops@example.com\nx@example.com", '"ops@example.com\\nx@example.com"'],
   ["alarmEmail", "a@example.com,b@example.com", '"a@example.com,b@example.com"'],
@@ -155,7 +164,7 @@ describe("one validation at the door", () => {
   });
 
   it("tries every list key as a plain string and with an injection attempt", () => {
-    for (const k of ["sshAllowedCidrs", "publishedCidrs", "publishedPorts", "services", "stacks"]) {
+    for (const k of ["sshAllowedCidrs", "publishedCidrs", "publishedPorts", "services", "stacks", "workerGroups"]) {
       const rows = BAD.filter(([key]) => key === k).map(([, v]) => v);
       assert.ok(rows.some((v) => !v.startsWith("[") && !v.startsWith("{")), `${k}: no plain string`);
       assert.ok(rows.some((v) => /[;$|`]|\\n/.test(v)), `${k}: no injection attempt`);
