@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { throwIfInvalid, shown } from "./errors";
-import { Network, networkProblems } from "./network";
+import { Network, networkProblems, NodePlacement } from "./network";
 import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
 import { Registry } from "./registry";
@@ -10,7 +10,7 @@ import { SwarmBootstrap, SwarmHost } from "./bootstrap";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
 import {
-  parsePublishedPorts, parseServices, PublishedEndpoint, publishedEndpoints, ServiceDefinition, servicesProblems,
+  parsePublishedPorts, parseServices, PublishedPortDefinition, publishedEndpoints, ServiceDefinition, servicesProblems,
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
@@ -53,7 +53,7 @@ export interface SwarmClusterArgs {
   /** Availability zones to spread over: 1..6. @default 3 */
   azCount?: number;
   /** `public`: nodes get public IPs; `private`: nodes behind a NAT gateway and a bastion. @default "public" */
-  nodePlacement?: "public" | "private";
+  nodePlacement?: string;
   /**
    * OpenSSH public key installed on every node. When set, the bootstrap authenticates through
    * the ssh-agent at `SSH_AUTH_SOCK`; when unset an ED25519 key is generated and its private
@@ -86,7 +86,7 @@ export interface SwarmClusterArgs {
    * Extra load balancer ports for services deployed outside this stack (`docker stack
    * deploy`); ports the services publish are added for you. @default []
    */
-  publishedPorts?: PublishedEndpoint[];
+  publishedPorts?: PublishedPortDefinition[];
   /** Encrypt the services' overlay networks (IPsec between nodes). @default true */
   encryptedOverlay?: boolean;
   /**
@@ -107,9 +107,11 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
   const problems = [
     ...managerCountProblems(a.managerCount ?? DEFAULT_MANAGER_COUNT, "managerCount"),
     ...workerCountProblems(a.workerCount ?? DEFAULT_WORKER_COUNT, "workerCount"),
-    // The network's own checks (CIDRs, AZs, placement) run here too, before the key pair exists.
+    // The network's own checks (CIDRs, AZs, placement) run here too, before the key pair exists;
+    // they are what checks the plain-string nodePlacement.
     ...networkProblems({
-      vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement, sshAllowedCidrs: a.sshAllowedCidrs,
+      vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement as NodePlacement | undefined,
+      sshAllowedCidrs: a.sshAllowedCidrs,
     }),
   ];
   problems.push(
@@ -169,7 +171,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
     throwIfInvalid(this, swarmClusterProblems(args));
-    const placement = args.nodePlacement ?? "public";
+    // Checked above (networkProblems), so the plain string is one of the two placements.
+    const placement = (args.nodePlacement ?? "public") as NodePlacement;
     const tags = args.tags ?? {};
     const user = (this.sshUser = args.sshUser ?? "ec2-user");
 
@@ -293,7 +296,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }, { parent: this });
     }
     const stackEndpoints = Object.values(this.stacks).flatMap((s) => s.endpoints);
-    const endpoints = publishedEndpoints(services, [...(args.publishedPorts ?? []), ...stackEndpoints]);
+    const endpoints = publishedEndpoints(services, [...parsePublishedPorts(args.publishedPorts ?? []).endpoints, ...stackEndpoints]);
     if (endpoints.length > 0) {
       const targets = (g: ManagerQuorum | WorkerPool) =>
         g.instances.map((instance, i) => ({ name: g.nodeNames[i], instanceId: instance.id }));

@@ -11,6 +11,7 @@ export { Services, ServicesArgs } from "./services";
 export { PublishedPorts, PublishedPortsArgs } from "./loadbalancer";
 export {
   ServiceDefinition, ServiceSpec, PublishedEndpoint, PublishedPort, UpdatePolicy, PortProtocol,
+  ServicePortDefinition, UpdatePolicyDefinition, PublishedPortDefinition,
 } from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";
