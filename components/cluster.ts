@@ -37,6 +37,7 @@ export interface ClusterStackArgs {
   allowPrivileged?: boolean;
 }
 
+/** Arguments of {@link SwarmCluster}: sizes, network, SSH, registry, services and stacks. */
 export interface SwarmClusterArgs {
   /** Raft managers: 1, 3, 5 or 7. @default 3 */
   managerCount?: number;
@@ -139,27 +140,39 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
  * bootstrap that turns the instances into one swarm.
  */
 export class SwarmCluster extends pulumi.ComponentResource {
+  /** ID of the cluster's own VPC. */
   readonly vpcId: pulumi.Output<string>;
+  /** Private addresses of the managers, manager-1 first. */
   readonly managerPrivateIps: pulumi.Output<string[]>;
+  /** Private addresses of the workers, worker-1 first. */
   readonly workerPrivateIps: pulumi.Output<string[]>;
   /** Public addresses of managers ("" in private placement). */
   readonly managerPublicIps: pulumi.Output<string[]>;
   /** Registry bucket name ("" when the registry is off). */
   readonly registryBucket: pulumi.Output<string>;
+  /** Token that joins a manager; secret. */
   readonly managerJoinToken: pulumi.Output<string>;
+  /** Token that joins a worker; secret. */
   readonly workerJoinToken: pulumi.Output<string>;
   /** Generated SSH private key (OpenSSH); secret; undefined when `sshPublicKey` was given. */
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** Private address of the first manager, which created the swarm (not necessarily the current leader). */
   readonly leaderAddress: pulumi.Output<string>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
   /** DNS name of the load balancer of published ports; undefined when nothing is published. */
   readonly loadBalancerDnsName?: pulumi.Output<string>;
+  /** Login user the bootstrap connects as. */
   readonly sshUser: string;
+  /** The VPC, subnets and security groups. */
   readonly network: Network;
+  /** The manager instances. */
   readonly managers: ManagerQuorum;
+  /** The worker instances. */
   readonly workers: WorkerPool;
+  /** The S3-backed registry, unless it is disabled. */
   readonly registry?: Registry;
+  /** The remote commands that made the instances one swarm. */
   readonly bootstrap: SwarmBootstrap;
   /** The services, when any are configured. */
   readonly services?: Services;

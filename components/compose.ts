@@ -6,6 +6,7 @@ import { deployInput, renderCompose } from "./compose-render";
 import { stepCommand } from "./scripts";
 import { PublishedEndpoint } from "./services-config";
 
+/** Arguments of {@link ComposeStack}: the compose file, its values and the manager it is deployed from. */
 export interface ComposeStackArgs {
   /** Swarm stack name; prefixes its services and networks. @default the component name */
   stackName?: string;

@@ -38,8 +38,11 @@ export const RESERVED_PORTS: readonly number[] = [
   REGISTRY_PORT,
 ];
 
+/** Transport protocol of a published port. */
 export type PortProtocol = "tcp" | "udp";
+/** Whether Swarm starts a new task before stopping the old one, or the reverse. */
 export type UpdateOrder = "start-first" | "stop-first";
+/** What Swarm does when an updated task fails. */
 export type FailureAction = "rollback" | "pause" | "continue";
 
 /** One port a service publishes on every node through the routing mesh. */
@@ -74,6 +77,7 @@ export interface ServiceSpec {
   replicas?: number;
   /** One task on every node instead of `replicas` tasks. */
   global: boolean;
+  /** Ports published on every node and the load balancer. */
   ports: PublishedPort[];
   /** Plain environment variables; they are stored in state, so never put secrets here. */
   env: Record<string, string>;
@@ -83,6 +87,7 @@ export interface ServiceSpec {
   constraints: string[];
   /** Placement preferences such as "spread=node.labels.az". */
   placementPreferences: string[];
+  /** How new versions roll out. */
   update: UpdatePolicy;
   /** Overlay networks the service joins, by name. */
   networks: string[];
@@ -157,7 +162,9 @@ export interface PublishedPortDefinition {
 
 /** A port and protocol published by some service: what the load balancer listens on. */
 export interface PublishedEndpoint {
+  /** Port on the load balancer and the nodes, 1..65535. */
   port: number;
+  /** Transport protocol. */
   protocol: PortProtocol;
 }
 
