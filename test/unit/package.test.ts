@@ -54,6 +54,12 @@ describe("the npm package", function () {
     assert.match(goMod, new RegExp(`github.com/pulumi/pulumi/pkg/v3 v${tested.replace(/\./g, "\\.")}\\b`));
   });
 
+  it("is what examples/typescript installs: this version's tarball", () => {
+    const example = JSON.parse(fs.readFileSync(path.join(REPO, "examples", "typescript", "package.json"), "utf8"));
+    assert.strictEqual(example.dependencies["aws-swarm"], `file:../${path.basename(packed.tarball)}`);
+    assert.strictEqual(path.basename(packed.tarball), `aws-swarm-${manifest.version}.tgz`);
+  });
+
   it("has a semver version with a CHANGELOG entry", () => {
     assert.match(manifest.version, /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
     const changelog = fs.readFileSync(path.join(REPO, "CHANGELOG.md"), "utf8");
