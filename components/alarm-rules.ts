@@ -12,8 +12,27 @@ export const CLUSTER_DIMENSION = "Cluster";
 /** Seconds between two runs of the publisher (its systemd timer), and the alarms' period. */
 export const PUBLISH_INTERVAL_SECONDS = 60;
 
+/** One metric the publisher sends. */
+export interface SwarmMetric {
+  /** Its CloudWatch name in the `Swarm` namespace. */
+  readonly name: string;
+  /** The statistic that combines the managers' views of one period. */
+  readonly statistic: "Maximum" | "Minimum";
+}
+
 /** The metrics the publisher sends, each with the statistic that combines the managers' views. */
-export const SWARM_METRICS = {
+export const SWARM_METRICS: {
+  /** Managers that are Reachable or Leader; a manager without a leader counts those answering on 2377. */
+  readonly reachableManagers: SwarmMetric;
+  /** 1 when the swarm has a leader, else 0. */
+  readonly leaderExists: SwarmMetric;
+  /** Nodes (managers and workers) whose status is Ready; absent while there is no leader. */
+  readonly readyNodes: SwarmMetric;
+  /** Nodes whose status is Down; absent while there is no leader. */
+  readonly downNodes: SwarmMetric;
+  /** Days until the publishing manager's Swarm node certificate expires; the smallest counts. */
+  readonly certificateDaysLeft: SwarmMetric;
+} = {
   /** Managers that are Reachable or Leader; a manager without a leader counts those answering on 2377. */
   reachableManagers: { name: "ReachableManagers", statistic: "Maximum" },
   /** 1 when the swarm has a leader, else 0. */
@@ -24,7 +43,7 @@ export const SWARM_METRICS = {
   downNodes: { name: "DownNodes", statistic: "Maximum" },
   /** Days until the publishing manager's Swarm node certificate expires; the smallest counts. */
   certificateDaysLeft: { name: "CertificateDaysLeft", statistic: "Minimum" },
-} as const;
+};
 
 /** Raft's majority of `managers`: the fewest that can still elect a leader and commit. */
 export const majorityOf = (managers: number) => Math.floor(managers / 2) + 1;
@@ -46,17 +65,25 @@ export const CERTIFICATE_ALARM_DAYS = 7;
 export interface AlarmSpec {
   /** Stable key: the alarm's resource name is `${name}-${key}`. */
   key: "quorum-at-risk" | "no-leader" | "down-nodes" | "certificate-expiring" | "no-metrics";
+  /** The metric in the `Swarm` namespace that the alarm watches (one of {@link SWARM_METRICS}). */
   metricName: string;
+  /** How the managers' data points of one period combine. */
   statistic: "Maximum" | "Minimum" | "SampleCount";
+  /** How the statistic is compared with the threshold. */
   comparisonOperator: "LessThanOrEqualToThreshold" | "LessThanThreshold" | "GreaterThanThreshold";
+  /** The value the statistic is compared with. */
   threshold: number;
+  /** Length of one evaluation period, in seconds. */
   periodSeconds: number;
+  /** Periods in a row that must breach before the alarm fires. */
   evaluationPeriods: number;
+  /** Whether a period without data counts as breaching (only the no-metrics alarm says yes). */
   treatMissingData: "breaching" | "notBreaching";
   /** What it means and what to do; shown in the alarm and in the e-mail. */
   description: string;
 }
 
+/** What the alarm thresholds depend on. */
 export interface AlarmRulesArgs {
   /** Managers in the quorum: 1, 3, 5 or 7. */
   managerCount: number;

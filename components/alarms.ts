@@ -7,6 +7,7 @@ import {
   AlarmSpec, alarmSpecs, CLUSTER_DIMENSION, downNodesThresholdProblems, METRICS_NAMESPACE, SWARM_METRICS,
 } from "./alarm-rules";
 
+/** A cluster's alarms, their topic and its dashboard. */
 export interface SwarmAlarmsArgs {
   /** The `Cluster` dimension the managers publish under (see MetricsPublisher). */
   clusterName: string;

@@ -18,6 +18,7 @@ export interface SwarmHost {
   labels?: Record<string, pulumi.Input<string>>;
 }
 
+/** Arguments of {@link SwarmBootstrap}: the hosts and how the steps behave. */
 export interface SwarmBootstrapArgs {
   /** Managers, first one initialises the swarm; 1, 3, 5 or 7 hosts. */
   managers: SwarmHost[];

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { throwIfInvalid, shown } from "./errors";
-import { DEFAULT_NODE_PLACEMENT, Network, networkProblems } from "./network";
+import { DEFAULT_NODE_PLACEMENT, Network, networkProblems, NodePlacement } from "./network";
 import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
 import { DEFAULT_REGISTRY_IMAGE, Registry } from "./registry";
@@ -15,7 +15,7 @@ import { NEW_INSTANCE_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
 import {
-  parsePublishedPorts, parseServices, PublishedEndpoint, publishedEndpoints, ServiceDefinition, servicesProblems,
+  parsePublishedPorts, parseServices, PublishedPortDefinition, publishedEndpoints, ServiceDefinition, servicesProblems,
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
@@ -51,6 +51,7 @@ export interface ClusterStackArgs {
   allowPrivileged?: boolean;
 }
 
+/** Arguments of {@link SwarmCluster}: sizes, network, SSH, registry, services and stacks. */
 export interface SwarmClusterArgs {
   /** Raft managers: 1, 3, 5 or 7. @default 3 */
   managerCount?: number;
@@ -67,7 +68,7 @@ export interface SwarmClusterArgs {
   /** Availability zones to spread over: 1..6. @default 3 */
   azCount?: number;
   /** `public`: nodes get public IPs; `private`: nodes behind a NAT gateway and a bastion. @default "public" */
-  nodePlacement?: "public" | "private";
+  nodePlacement?: string;
   /**
    * OpenSSH public key installed on every node. When set, the bootstrap authenticates through
    * the ssh-agent at `SSH_AUTH_SOCK`; when unset an ED25519 key is generated and its private
@@ -100,7 +101,7 @@ export interface SwarmClusterArgs {
    * Extra load balancer ports for services deployed outside this stack (`docker stack
    * deploy`); ports the services publish are added for you. @default []
    */
-  publishedPorts?: PublishedEndpoint[];
+  publishedPorts?: PublishedPortDefinition[];
   /** Encrypt the services' overlay networks (IPsec between nodes). @default true */
   encryptedOverlay?: boolean;
   /**
@@ -171,7 +172,7 @@ export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: Sett
     ...instanceTypeProblems(a.workerInstanceType, at("workerInstanceType")),
     // The network's own checks (CIDRs, AZs, placement) run here too, before the key pair exists.
     ...networkProblems(
-      { vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement, sshAllowedCidrs: a.sshAllowedCidrs },
+      { vpcCidr: a.vpcCidr, azCount: a.azCount, nodePlacement: a.nodePlacement as NodePlacement | undefined, sshAllowedCidrs: a.sshAllowedCidrs },
       names,
     ),
     ...sshPublicKeyProblems(a.sshPublicKey, at("sshPublicKey")),
@@ -211,27 +212,39 @@ export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: Sett
  * bootstrap that turns the instances into one swarm.
  */
 export class SwarmCluster extends pulumi.ComponentResource {
+  /** ID of the cluster's own VPC. */
   readonly vpcId: pulumi.Output<string>;
+  /** Private addresses of the managers, manager-1 first. */
   readonly managerPrivateIps: pulumi.Output<string[]>;
+  /** Private addresses of the workers, worker-1 first. */
   readonly workerPrivateIps: pulumi.Output<string[]>;
   /** Public addresses of managers ("" in private placement). */
   readonly managerPublicIps: pulumi.Output<string[]>;
   /** Registry bucket name ("" when the registry is off). */
   readonly registryBucket: pulumi.Output<string>;
+  /** Token that joins a manager; secret. */
   readonly managerJoinToken: pulumi.Output<string>;
+  /** Token that joins a worker; secret. */
   readonly workerJoinToken: pulumi.Output<string>;
   /** Generated SSH private key (OpenSSH); secret; undefined when `sshPublicKey` was given. */
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** Private address of the first manager, which created the swarm (not necessarily the current leader). */
   readonly leaderAddress: pulumi.Output<string>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
   /** DNS name of the load balancer of published ports; undefined when nothing is published. */
   readonly loadBalancerDnsName?: pulumi.Output<string>;
+  /** Login user the bootstrap connects as. */
   readonly sshUser: string;
+  /** The VPC, subnets and security groups. */
   readonly network: Network;
+  /** The manager instances. */
   readonly managers: ManagerQuorum;
+  /** The worker instances. */
   readonly workers: WorkerPool;
+  /** The S3-backed registry, unless it is disabled. */
   readonly registry?: Registry;
+  /** The remote commands that made the instances one swarm. */
   readonly bootstrap: SwarmBootstrap;
   /** The services, when any are configured. */
   readonly services?: Services;
@@ -263,7 +276,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
     throwIfInvalid(this, swarmClusterProblems(args, ARGS_NAMES, name));
-    const placement = args.nodePlacement ?? DEFAULT_NODE_PLACEMENT;
+    // Checked above (networkProblems), so the plain string is one of the two placements.
+    const placement = (args.nodePlacement ?? DEFAULT_NODE_PLACEMENT) as NodePlacement;
     const tags = args.tags ?? {};
     const user = (this.sshUser = args.sshUser ?? "ec2-user");
 
@@ -451,7 +465,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }, { parent: this });
     }
     const stackEndpoints = Object.values(this.stacks).flatMap((s) => s.endpoints);
-    const endpoints = publishedEndpoints(services, [...(args.publishedPorts ?? []), ...stackEndpoints]);
+    const endpoints = publishedEndpoints(services, [...parsePublishedPorts(args.publishedPorts ?? []).endpoints, ...stackEndpoints]);
     if (endpoints.length > 0) {
       const targets = (g: ManagerQuorum | WorkerPool) =>
         g.instances.map((instance, i) => ({ name: g.nodeNames[i], instanceId: instance.id }));

@@ -8,6 +8,7 @@ import { ServiceLogTarget, serviceLogDriver } from "./logs";
 import { PublishedEndpoint } from "./services-config";
 import { DEFAULT_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
 
+/** Arguments of {@link ComposeStack}: the compose file, its values and the manager it is deployed from. */
 export interface ComposeStackArgs {
   /** Swarm stack name; prefixes its services and networks. @default the component name */
   stackName?: string;

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
  * "failed with an unhandled exception" with a stack trace (@pulumi/pulumi cmd/run/run.js).
  */
 export class ConfigError extends pulumi.RunError {
+  /** @param problems Every problem found, each naming the setting, the value and the fix. */
   constructor(readonly problems: string[]) {
     super(problems.length === 1 ? problems[0] : problems.map((p) => `- ${p}`).join("\n"));
     this.name = "ConfigError";

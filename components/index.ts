@@ -1,5 +1,5 @@
 /** Public API of aws-swarm: the components other Pulumi programs can use. */
-export { Network, NetworkArgs } from "./network";
+export { Network, NetworkArgs, NodePlacement } from "./network";
 export { ManagerQuorum, ManagerQuorumArgs } from "./managers";
 export { WorkerPool, WorkerPoolArgs } from "./workers";
 export { Registry, RegistryArgs } from "./registry";
@@ -7,17 +7,18 @@ export { SwarmBootstrap, SwarmBootstrapArgs, SwarmHost } from "./bootstrap";
 export { SwarmCluster, SwarmClusterArgs, ClusterRegistryArgs, ClusterStackArgs } from "./cluster";
 export { ConfigError } from "./errors";
 export * as ports from "./ports";
-export { Services, ServicesArgs } from "./services";
-export { PublishedPorts, PublishedPortsArgs } from "./loadbalancer";
+export { Services, ServicesArgs, ServicesSshArgs } from "./services";
+export { PublishedPorts, PublishedPortsArgs, LoadBalancerTarget } from "./loadbalancer";
 export {
   ServiceDefinition, ServiceSpec, PublishedEndpoint, PublishedPort, UpdatePolicy, PortProtocol,
+  ServicePortDefinition, UpdatePolicyDefinition, PublishedPortDefinition, UpdateOrder, FailureAction,
 } from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";
-export { ClusterLogs, ClusterLogsArgs, LogDriverSpec, ServiceLogTarget } from "./logs";
+export { ClusterLogs, ClusterLogsArgs, LogDriverSpec, ServiceLogTarget, serviceLogDriver } from "./logs";
 export { MetricsPublisher, MetricsPublisherArgs } from "./metrics";
 export { SwarmAlarms, SwarmAlarmsArgs } from "./alarms";
-export { AlarmSpec, alarmSpecs, quorumAtRiskThreshold, METRICS_NAMESPACE, SWARM_METRICS } from "./alarm-rules";
+export { AlarmRulesArgs, AlarmSpec, alarmSpecs, quorumAtRiskThreshold, METRICS_NAMESPACE, SWARM_METRICS, SwarmMetric } from "./alarm-rules";
 export { LogsSettings, LogDriver } from "./observability-config";
 export { ServiceLogging } from "./services-config";
 export { WorkerGroup, WorkerGroupArgs, WorkerGroupJoin } from "./worker-group";

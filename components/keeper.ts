@@ -11,6 +11,7 @@ export const KEEPER_PATH = "/usr/local/sbin/aws-swarm-keeper";
 export const KEEPER_ENV = "/etc/aws-swarm/keeper.env";
 export const KEEPER_UNIT_DIR = "/etc/systemd/system";
 
+/** The managers the keeper runs on and the worker groups it looks after. */
 export interface SwarmKeeperArgs {
   /** The managers: the keeper is installed on every one; only the leader acts. */
   managers: SwarmHost[];

@@ -12,6 +12,7 @@ export interface LoadBalancerTarget {
   instanceId: pulumi.Input<string>;
 }
 
+/** Arguments of {@link PublishedPorts}: the ports, the nodes behind them and the network. */
 export interface PublishedPortsArgs {
   /** Ports and protocols services publish; one listener and target group each. */
   endpoints: PublishedEndpoint[];

@@ -9,6 +9,7 @@ import { stepCommand } from "./scripts";
 /** Fluent Bit, whose systemd input and cloudwatch_logs output forward the journal. */
 export const DEFAULT_JOURNAL_IMAGE = "fluent/fluent-bit:3.2";
 
+/** A cluster's log groups: their names, retention, writers and journal forwarder. */
 export interface ClusterLogsArgs {
   /** Names both log groups: `/aws-swarm/<clusterName>/services` and `/aws-swarm/<clusterName>/system`. */
   clusterName: string;
@@ -38,14 +39,19 @@ export interface ClusterLogsArgs {
 
 /** A Docker log driver and its options, as a service's task spec takes them. */
 export interface LogDriverSpec {
+  /** Docker log driver name, e.g. "awslogs". */
   name: string;
+  /** The driver's `--log-opt` options. */
   options: Record<string, string>;
 }
 
 /** Where a cluster's services log: what {@link serviceLogDriver} needs. */
 export interface ServiceLogTarget {
+  /** The cluster's default driver for services. */
   driver: "awslogs" | "json-file";
+  /** The services' log group name. */
   group: string;
+  /** Region of the log group. */
   region: string;
   /** `awslogs-endpoint`; "" for AWS's. */
   endpoint: string;
@@ -113,7 +119,9 @@ export function clusterLogsProblems(a: ClusterLogsArgs): string[] {
  * and the journal forwarder, a global Swarm service of Fluent Bit.
  */
 export class ClusterLogs extends pulumi.ComponentResource {
+  /** Name of the services' log group, `/aws-swarm/<cluster>/services`. */
   readonly servicesLogGroup: pulumi.Output<string>;
+  /** Name of the nodes' journal log group, `/aws-swarm/<cluster>/system`. */
   readonly systemLogGroup: pulumi.Output<string>;
   /** Where services log by default; feed it to {@link serviceLogDriver}. */
   readonly target: pulumi.Output<ServiceLogTarget>;

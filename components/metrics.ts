@@ -7,6 +7,7 @@ import { clusterNameProblems } from "./alarms";
 import { METRICS_NAMESPACE } from "./alarm-rules";
 import { stepCommand, stepScript } from "./scripts";
 
+/** Where the health publisher runs and which cluster it reports as. */
 export interface MetricsPublisherArgs {
   /** The `Cluster` dimension of every metric; SwarmAlarms must be given the same. */
   clusterName: string;

@@ -2,6 +2,8 @@
  * The Swarm port matrix as data. The Network component builds its security groups from it and
  * the policy pack checks rules against it, so the two can never disagree.
  * Source: https://docs.docker.com/engine/swarm/swarm-tutorial/#open-protocols-and-ports-between-the-hosts
+ *
+ * @module
  */
 
 /** An IP protocol as the EC2 API names it ("-1" is every protocol, "50" is ESP). */
@@ -10,21 +12,31 @@ export type IpProtocol = "tcp" | "udp" | "50" | "-1";
 /** Which security group a rule opens a port on. */
 export type PortTarget = "nodes" | "managers";
 
+/** One rule of the port matrix: what is opened, on which group, and why. */
 export interface SwarmPort {
   /** Stable kebab-case purpose; used in resource names, so never change one. */
   purpose: string;
+  /** IP protocol, as EC2 names it. */
   protocol: IpProtocol;
+  /** First port of the range (0 for protocols without ports). */
   fromPort: number;
+  /** Last port of the range (0 for protocols without ports). */
   toPort: number;
   /** The group the rule is attached to; the source is always the `nodes` group. */
   target: PortTarget;
+  /** Security group rule description: what the port is for. */
   description: string;
 }
 
+/** SSH: bootstrap and admin, only from `sshAllowedCidrs` or the bastion. */
 export const SSH_PORT = 22;
+/** Swarm cluster management (Raft, joins), tcp, managers only. */
 export const SWARM_MANAGEMENT_PORT = 2377;
+/** Swarm node gossip, tcp and udp. */
 export const GOSSIP_PORT = 7946;
+/** Overlay network traffic (VXLAN), udp. */
 export const VXLAN_PORT = 4789;
+/** IP protocol number of ESP, which encrypted overlays use. */
 export const ESP_PROTOCOL = "50";
 /** Docker's unauthenticated (2375) and TLS (2376) API: remote root on the host. Never opened. */
 export const DOCKER_API_PORTS: readonly number[] = [2375, 2376];
@@ -84,13 +96,15 @@ export const NEVER_WORLD_OPEN_PORTS: readonly number[] = [
   VXLAN_PORT,
 ];
 
+/** The whole IPv4 and IPv6 internet: never a source of SSH or Swarm traffic. */
 export const WORLD_CIDRS: readonly string[] = ["0.0.0.0/0", "::/0"];
 
 /** Manager counts that keep a Raft majority with the fewest nodes; more than 7 slows Raft. */
 export const ALLOWED_MANAGER_COUNTS: readonly number[] = [1, 3, 5, 7];
 
-/** Tag keys the components set on instances; the policy pack reads them. */
+/** Tag key the components set on instances: `manager` or `worker`; the policy pack reads it. */
 export const SWARM_ROLE_TAG = "swarm:role";
+/** Tag key the components set on instances: the cluster they belong to; the policy pack groups by it. */
 export const SWARM_CLUSTER_TAG = "swarm:cluster";
 
 /**

@@ -12,6 +12,7 @@ export const DEFAULT_REGISTRY_IMAGE = "registry:2";
 import { REGISTRY_PORT } from "./ports";
 import { stepCommand } from "./scripts";
 
+/** Arguments of {@link Registry}: the bucket and the nodes that run a registry. */
 export interface RegistryArgs {
   /**
    * Node roles allowed to use the registry bucket, by a stable key that names the attachment

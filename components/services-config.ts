@@ -38,8 +38,11 @@ export const RESERVED_PORTS: readonly number[] = [
   REGISTRY_PORT,
 ];
 
+/** Transport protocol of a published port. */
 export type PortProtocol = "tcp" | "udp";
+/** Whether Swarm starts a new task before stopping the old one, or the reverse. */
 export type UpdateOrder = "start-first" | "stop-first";
+/** What Swarm does when an updated task fails. */
 export type FailureAction = "rollback" | "pause" | "continue";
 
 /** One port a service publishes on every node through the routing mesh. */
@@ -74,6 +77,7 @@ export interface ServiceSpec {
   replicas?: number;
   /** One task on every node instead of `replicas` tasks. */
   global: boolean;
+  /** Ports published on every node and the load balancer. */
   ports: PublishedPort[];
   /** Plain environment variables; they are stored in state, so never put secrets here. */
   env: Record<string, string>;
@@ -83,6 +87,7 @@ export interface ServiceSpec {
   constraints: string[];
   /** Placement preferences such as "spread=node.labels.az". */
   placementPreferences: string[];
+  /** How new versions roll out. */
   update: UpdatePolicy;
   /** Overlay networks the service joins, by name. */
   networks: string[];
@@ -112,7 +117,7 @@ export interface ServiceDefinition {
   /** One task on every node instead of `replicas`. @default false */
   global?: boolean;
   /** Ports published on every node and the load balancer. @default [] */
-  ports?: { published: number; target: number; protocol?: PortProtocol }[];
+  ports?: ServicePortDefinition[];
   /** Plain environment variables, stored in state: never credentials. @default {} */
   env?: Record<string, string>;
   /** Secret names, mounted at /run/secrets/<name>. @default [] */
@@ -122,16 +127,56 @@ export interface ServiceDefinition {
   /** Placement preferences. @default ["spread=node.labels.az"] (none when global) */
   placementPreferences?: string[];
   /** Rollout policy. @default { parallelism: 1, order: "start-first", failureAction: "rollback" } */
-  update?: Partial<UpdatePolicy>;
+  update?: UpdatePolicyDefinition;
   /** Overlay networks the service joins. @default ["swarm-overlay"] */
   networks?: string[];
   /** The service's own log driver. @default the cluster's (`logs.driver`, normally awslogs to its log group) */
   logging?: ServiceLogging;
 }
 
+/**
+ * One port of a {@link ServiceDefinition}, as a user writes it. `protocol` is a plain string
+ * (checked when the services are parsed) so that Pulumi's schema inference, which has no string
+ * unions, can describe it to other languages.
+ */
+export interface ServicePortDefinition {
+  /** Port on every node and on the load balancer, 1..65535. */
+  published: number;
+  /** Port inside the container, 1..65535. */
+  target: number;
+  /** `"tcp"` or `"udp"`. @default "tcp" */
+  protocol?: string;
+}
+
+/** A rollout policy as a user writes it: every field optional, values checked when parsed. */
+export interface UpdatePolicyDefinition {
+  /** Tasks updated at once; 0 updates all at once. @default 1 */
+  parallelism?: number;
+  /** `"start-first"` or `"stop-first"`. @default "start-first" */
+  order?: string;
+  /** `"rollback"`, `"pause"` or `"continue"`: what Swarm does when an updated task fails. @default "rollback" */
+  failureAction?: string;
+  /** Pause between batches, a Go duration such as "10s". @default none */
+  delay?: string;
+}
+
+/**
+ * An extra port for the load balancer, as a user writes it (SwarmCluster `publishedPorts`).
+ * `protocol` is a plain string, checked when parsed, for the same reason as in
+ * {@link ServicePortDefinition}.
+ */
+export interface PublishedPortDefinition {
+  /** Port on the load balancer and the nodes, 1..65535; never a Swarm or SSH port. */
+  port: number;
+  /** `"tcp"` or `"udp"`. @default "tcp" */
+  protocol?: string;
+}
+
 /** A port and protocol published by some service: what the load balancer listens on. */
 export interface PublishedEndpoint {
+  /** Port on the load balancer and the nodes, 1..65535. */
   port: number;
+  /** Transport protocol. */
   protocol: PortProtocol;
 }
 

@@ -34,6 +34,7 @@ export interface ServicesSshArgs {
   jumpHost?: pulumi.Input<string>;
 }
 
+/** Arguments of {@link Services}: the service definitions and where to reach a manager. */
 export interface ServicesArgs {
   /** The services; defaults are resolved inside. Resource names derive from service names. */
   services: ServiceDefinition[];

@@ -15,7 +15,9 @@ export const DRAIN_HOOK_NAME = "aws-swarm-drain";
 
 /** What a group's instances read at boot: WorkerJoin's parameters and role. */
 export interface WorkerGroupJoin {
+  /** SecureString parameter holding the worker join token. */
   tokenParameterName: pulumi.Input<string>;
+  /** Plain parameter with the manager addresses, comma-separated. */
   managersParameterName: pulumi.Input<string>;
   /** Instance profile of the role allowed to read the token. */
   instanceProfileName: pulumi.Input<string>;
@@ -53,7 +55,14 @@ export interface WorkerGroupArgs extends Omit<WorkerGroupSpec, "instanceType"> {
    */
   drainSeconds?: number;
   /** The node's registry, when the cluster runs one (the role needs the registry's bucket policy). @default none */
-  registry?: { image: pulumi.Input<string>; bucket: pulumi.Input<string>; region: pulumi.Input<string> };
+  registry?: {
+    /** Registry image every instance runs. */
+    image: pulumi.Input<string>;
+    /** The registry's S3 bucket. */
+    bucket: pulumi.Input<string>;
+    /** The bucket's region. */
+    region: pulumi.Input<string>;
+  };
   /** Value of the `swarm:cluster` tag; part of the group's name. @default the component name */
   clusterName?: string;
   /** Tags of every resource and instance. @default {} */
@@ -100,8 +109,11 @@ export class WorkerGroup extends pulumi.ComponentResource {
   readonly groupName: pulumi.Output<string>;
   /** The Auto Scaling group's ARN (managers may complete lifecycle actions on it only). */
   readonly groupArn: pulumi.Output<string>;
+  /** The instances' launch template (IMDSv2 only, encrypted volume, no secret in user data). */
   readonly launchTemplate: aws.ec2.LaunchTemplate;
+  /** The Auto Scaling group over every AZ's node subnet. */
   readonly group: aws.autoscaling.Group;
+  /** Holds terminating instances until the keeper drained and removed their node. */
   readonly drainHook: aws.autoscaling.LifecycleHook;
   /** The group's own permission on the shared role: set its instances' health, nothing else. */
   readonly healthPolicy: aws.iam.RolePolicy;

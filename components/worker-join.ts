@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { throwIfInvalid, shown } from "./errors";
 import { nodeRole } from "./roles";
 
+/** What the worker groups' instances need to join: the token and the managers. */
 export interface WorkerJoinArgs {
   /** The worker join token (SwarmBootstrap's `workerJoinToken`); kept secret. */
   workerJoinToken: pulumi.Input<string>;
@@ -65,11 +66,13 @@ export class WorkerJoin extends pulumi.ComponentResource {
   readonly managersParameter: aws.ssm.Parameter;
   /** The worker groups' role: the only one allowed to read the token. */
   readonly role: aws.iam.Role;
+  /** The role's instance profile, for the groups' launch templates. */
   readonly instanceProfile: aws.iam.InstanceProfile;
   /** The role's read policy. */
   readonly readPolicy: aws.iam.RolePolicy;
   /** Names of the two parameters, for the instances' user data. */
   readonly tokenParameterName: pulumi.Output<string>;
+  /** Name of the manager-addresses parameter. */
   readonly managersParameterName: pulumi.Output<string>;
   /** Region of the parameters. */
   readonly region: pulumi.Output<string>;
