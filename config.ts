@@ -10,6 +10,7 @@ import {
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { tokenRotationProblems } from "./components/bootstrap";
+import { backupsRun, BackupsSettings, operationsProblems, parseBackups } from "./components/operations-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -45,6 +46,14 @@ export interface StackConfig {
   stacks: CheckedStack[];
   /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
   tokenRotation?: string;
+  /** Autolock the managers, unlock key in Secrets Manager. @default false */
+  autolock: boolean;
+  /** Changing it rotates the unlock key on the next `up`. @default unset: never rotate */
+  unlockKeyRotation?: string;
+  /** Raft backups; `enabled` is what was asked for (they also need the registry bucket). */
+  backups: BackupsSettings;
+  /** S3 key of a backup to restore the first manager from. @default unset */
+  restoreFrom?: string;
 }
 
 type Raw = Record<string, string>;
@@ -186,7 +195,30 @@ export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
   "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
+  "autolock", "unlockKeyRotation", "backups", "restoreFrom",
 ] as const;
+
+/** `true`/`false` as Pulumi stores them become booleans; anything else is left for the rule to name. */
+const bool = (text: string | undefined): unknown => (text === "true" ? true : text === "false" ? false : text);
+
+/** autolock, unlockKeyRotation, backups and restoreFrom, checked together by components/operations-config.ts. */
+function operations(raw: Raw, registryEnabled: boolean, problems: string[]) {
+  const autolock = bool(raw.autolock);
+  const backupsText = raw.backups;
+  let backups: unknown = bool(backupsText);
+  if (typeof backups === "string") backups = parseJson("backups", backups, problems) ?? {};
+  problems.push(
+    ...operationsProblems({ autolock, unlockKeyRotation: raw.unlockKeyRotation, backups, restoreFrom: raw.restoreFrom, registryEnabled }, key),
+    ...tokenRotationProblems(raw.unlockKeyRotation, key("unlockKeyRotation")),
+  );
+  return {
+    autolock: autolock === true,
+    unlockKeyRotation: raw.unlockKeyRotation,
+    // Unset, backups follow the registry: there is no bucket for them without it.
+    backups: { ...parseBackups(backups, key("backups")).backups, enabled: backupsRun(backups, registryEnabled) },
+    restoreFrom: raw.restoreFrom,
+  };
+}
 
 /**
  * Validates raw stack config (`aws-swarm:`-prefixed keys, string values as Pulumi stores them)
@@ -243,6 +275,7 @@ export function parseStackConfig(
     publishedPorts: publishedPorts(raw, problems),
     stacks: stacks(raw, all, problems),
     tokenRotation: raw.tokenRotation,
+    ...operations(raw, registry(raw, []).enabled, problems),
   };
   problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
   const warnings = config.services.flatMap((svc, i) =>

@@ -22,6 +22,10 @@ const cluster = new SwarmCluster("swarm", {
   stacks: config.stacks.map((s) => s.spec),
   stackSecrets: loadStackSecrets(config.stacks),
   tokenRotation: config.tokenRotation,
+  autolock: config.autolock,
+  unlockKeyRotation: config.unlockKeyRotation,
+  backups: config.backups,
+  restoreFrom: config.restoreFrom,
 });
 
 export const vpcId = cluster.vpcId;
@@ -36,3 +40,4 @@ export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;
+export const unlockKey = cluster.unlockKey;

@@ -14,6 +14,9 @@ import {
 } from "./services-config";
 import { PublishedPorts, publishedCidrProblems } from "./loadbalancer";
 import { ComposeStack, composeStackProblems } from "./compose";
+import { SwarmOperations } from "./operations";
+import { SwarmAutolock } from "./autolock";
+import { BACKUPS_PREFIX, BackupsArgs, backupsRun, operationsProblems, parseBackups } from "./operations-config";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -71,6 +74,25 @@ export interface SwarmClusterArgs {
    * SwarmBootstrapArgs.tokenRotation); joined nodes are unaffected. @default unset: never rotate
    */
   tokenRotation?: string;
+  /**
+   * Autolock the managers: their Raft data and TLS keys are encrypted with an unlock key kept in
+   * Secrets Manager (stack KMS key, readable by the managers' role only); a unit on each manager
+   * unlocks it at boot. @default false
+   */
+  autolock?: boolean;
+  /** Changing this string rotates the unlock key on the next `up` (needs autolock). @default unset: never rotate */
+  unlockKeyRotation?: string;
+  /**
+   * Raft backups to the registry bucket under `backups/` (SSE-KMS) by a timer on the managers;
+   * off without the registry. @default { enabled: true, schedule: "hourly", retentionDays: 14 }
+   */
+  backups?: BackupsArgs;
+  /**
+   * S3 key of a backup (or "backups/" for the newest) that the first manager is restored from
+   * before the bootstrap, for a stack whose managers all lost their state (docs/backup-restore.md).
+   * @default unset
+   */
+  restoreFrom?: string;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
@@ -120,6 +142,7 @@ export function swarmClusterProblems(a: SwarmClusterArgs): string[] {
     }),
     ...publishedCidrProblems(a.publishedCidrs),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts).problems),
+    ...operationsProblems({ ...a, registryEnabled: a.registry?.enabled ?? true }, (s) => s),
   );
   const names = new Set<string>();
   for (const s of a.stacks ?? []) {
@@ -165,6 +188,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly stacks: Record<string, ComposeStack>;
   /** The load balancer of published ports, when any port is published. */
   readonly publishedPorts?: PublishedPorts;
+  /** The current Swarm unlock key; secret; undefined without autolock. */
+  readonly unlockKey?: pulumi.Output<string>;
+  /** Autolock and backups on the managers, when either is on (or a restore is asked for). */
+  readonly operations?: SwarmOperations;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -245,7 +272,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const workerHosts = hosts(this.workers);
     const dockerWaitSeconds = args.dockerWaitSeconds ?? 600;
     const registry = args.registry ?? {};
-    if (registry.enabled ?? true) {
+    const registryEnabled = registry.enabled ?? true;
+    const backups = backupsRun(args.backups, registryEnabled);
+    if (registryEnabled) {
       this.registry = new Registry(`${name}-registry`, {
         roles: { managers: this.managers.role.name, workers: this.workers.role.name },
         forceDestroy: registry.forceDestroy,
@@ -254,6 +283,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
         dockerWaitSeconds,
         // As for the bootstrap below: a removed node's instance is terminated, never dialled.
         removeOnDelete: false,
+        retentionRules: backups
+          ? [{ id: "raft-backups", prefix: BACKUPS_PREFIX, days: parseBackups(args.backups, "backups").backups.retentionDays }]
+          : [],
+        tags,
+      }, { parent: this });
+    }
+    if (args.autolock || backups || args.restoreFrom !== undefined) {
+      this.operations = new SwarmOperations(`${name}-ops`, {
+        managers: managerHosts,
+        managerRoleName: this.managers.role.name,
+        workerRoleName: this.workers.role.name,
+        autolock: args.autolock,
+        backups: { ...args.backups, enabled: backups },
+        bucket: this.registry ? { name: this.registry.bucketName, arn: this.registry.bucketArn } : undefined,
+        restoreFrom: args.restoreFrom,
+        dockerWaitSeconds,
         tags,
       }, { parent: this });
     }
@@ -265,7 +310,20 @@ export class SwarmCluster extends pulumi.ComponentResource {
       // so only the manager-side removal runs: a dead instance can never block an `up`.
       leaveOnDelete: false,
       tokenRotation: args.tokenRotation,
+      initDependsOn: this.operations?.restore ? [this.operations.restore] : undefined,
     }, { parent: this });
+    const ops = this.operations;
+    if (ops?.unlockKeySecretArn) {
+      this.unlockKey = new SwarmAutolock(`${name}-autolock`, {
+        manager: managerHosts[0],
+        secretId: ops.unlockKeySecretArn,
+        region: ops.region,
+        unlockKeyRotation: args.unlockKeyRotation,
+        dockerWaitSeconds,
+        swarmReady: this.bootstrap.ready,
+        dependsOn: [...ops.installs, ops.access],
+      }, { parent: this }).unlockKey;
+    }
 
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
@@ -330,6 +388,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       leaderAddress: this.leaderAddress,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
+      unlockKey: this.unlockKey,
     });
   }
 }

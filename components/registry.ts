@@ -39,6 +39,11 @@ export interface RegistryArgs {
    * so a host that died cannot fail or stall `pulumi up` and `pulumi destroy`. @default true
    */
   removeOnDelete?: boolean;
+  /**
+   * Objects under a prefix that S3 deletes (current and old versions) after `days`, e.g. the
+   * Raft backups under "backups/". @default []
+   */
+  retentionRules?: { id: string; prefix: string; days: number }[];
 }
 
 /** What {@link registryNodeCommands} needs; the caller resolves the defaults. */
@@ -277,6 +282,13 @@ export class Registry extends pulumi.ComponentResource {
             filter: { prefix: "" },
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
           },
+          ...(args.retentionRules ?? []).map((r) => ({
+            id: r.id,
+            status: "Enabled",
+            filter: { prefix: r.prefix },
+            expiration: { days: r.days },
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+          })),
         ],
       },
       { parent, dependsOn: [versioning] },

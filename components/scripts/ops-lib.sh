@@ -46,13 +46,18 @@ unlock_swarm() {
     for _which in "$@"; do
       # shellcheck disable=SC2086
       fetch_key $_which || continue
-      if _out=$(printf '%s\n' "$KEY" | docker swarm unlock 2>&1); then
-        KEY=
+      # The daemon answers an unlock only once the node is ready, and a manager without a
+      # quorum (every manager restarting at once, a restore) is never ready: once the key is
+      # taken, the node is no longer locked, and that is all this needs.
+      _rc=0
+      _out=$(printf '%s\n' "$KEY" | timeout "${UNLOCK_WAIT:-30}" docker swarm unlock 2>&1) || _rc=$?
+      KEY=
+      if [ "$_rc" -eq 124 ]; then load_info; [ "$STATE" = locked ] || _rc=0; fi
+      if [ "$_rc" -eq 0 ]; then
         USED=${_which#--version-* }
         TRIES=$_try
         return 0
       fi
-      KEY=
       case $_out in
         *"not locked"*) USED=none; TRIES=$_try; return 0 ;;
       esac

@@ -43,9 +43,12 @@ tar -xzf "$work/swarm.tar.gz" -C "$root" || { docker_ctl start || true; die "cou
 docker_ctl start || die "could not start the Docker daemon on $(hostname) after unpacking the backup"
 wait_docker "$1"
 if [ "$STATE" = locked ]; then
-  case $version in ""|None|-) die "the backup is locked (autolock) but records no unlock-key version; unlock by hand: docker swarm unlock, with the key of that time" ;; esac
-  [ "$SECRET" != - ] || die "the backup is locked (autolock); give the unlock-key secret so it can be unlocked"
-  unlock_swarm 3 5 "$version" || die "the restored swarm stays locked: $FAILURE"
+  # dockerd cannot start a new cluster from a locked Raft state: an unlock first waits for the
+  # old managers for ever, and init --force-new-cluster drops the key (moby/moby#36852).
+  docker_ctl stop || true
+  rm -rf "$root/swarm"
+  docker_ctl start || true
+  die "s3://$bucket/$key was taken with autolock on (unlock key version $version), and Docker cannot start a new cluster from a locked archive (moby/moby#36852); restore an archive taken with autolock off (docs/backup-restore.md, 'Autolock and restores')"
 fi
 # `swarm init` prints the worker join command with its token: keep it off every stream.
 if ! out=$(docker swarm init --force-new-cluster --advertise-addr "$addr" 2>&1 >/dev/null); then
