@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Lab } from "./lab";
 import { SwarmHarness } from "./harness";
 import { Moto } from "./moto";
-import { eventually, labHost, nodes, runningTasks, settled } from "./cluster";
-import { aws, prepareHost, reachability, stackKeys } from "./ops-lab";
+import { eventually, labHost, nodes, runningTasks, settled, swarmState } from "./cluster";
+import { aws, prepareHost, reachability, stackKeys, storedKey } from "./ops-lab";
 import { SwarmBootstrap } from "../../components/bootstrap";
 import { opsNodeCommands, restoreCommand } from "../../components/operations";
 import { backupExecStart } from "../../components/ops-scripts";
@@ -59,7 +59,7 @@ describe("Raft backups and a restore on a real swarm", function () {
     await lab.down();
   });
 
-  it("backs up from one non-leader manager, tagged with its unlock-key version, while the swarm keeps a leader throughout", async () => {
+  it("backs up from one non-leader manager, SSE-KMS, with no unlock-key version to record (autolock off), while the swarm keeps a leader throughout", async () => {
     const leader = (await nodes(lab, 1)).find((n) => n.manager === "Leader")!.hostname;
     const leaderIndex = Number(leader.slice(-1));
     let polls = 0;
@@ -124,5 +124,22 @@ describe("Raft backups and a restore on a real swarm", function () {
       ((await runningTasks(lab, 5, "web")).includes("sbk-h4") ? true : undefined));
     const rows = await nodes(lab, 5);
     assert.deepStrictEqual(rows.filter((n) => n.manager !== "").map((n) => [n.hostname, n.manager]), [["sbk-h5", "Leader"]]);
+  });
+
+  it("backs up a one-manager autolocked swarm from the manager itself (unlocked again after), and refuses to restore that locked archive, leaving the host clean", async () => {
+    const key = (await docker(5, "docker swarm update --autolock=true >/dev/null && docker swarm unlock-key -q"));
+    await aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", keys.secretArn, "--secret-string", key]);
+    const { version } = await storedKey(moto, keys.secretArn);
+    const b = await lab.ssh(5, backupExecStart({ ...target(), secretId: keys.secretArn }));
+    assert.strictEqual(b.code, 0, b.stderr);
+    assert.match(b.stderr, new RegExp(`unlock key version ${version}\\) to s3://${bucket}/\\S+; Docker was down \\d+s and sbk-h5 is Reachable again`));
+    assert.ok(!b.stderr.includes(key));
+    assert.strictEqual(await swarmState(lab, 5), "active");
+    await lab.start(1);
+    assert.strictEqual(await swarmState(lab, 1), "inactive");
+    const r = await lab.ssh(1, `/var/lib/aws-swarm/ops/swarm-restore 30 ${bucket} ${b.stdout.trim()} ${region} ${lab.addr(1)} ${keys.secretArn}`);
+    assert.notStrictEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`was taken with autolock on \\(unlock key version ${version}\\), and Docker cannot start a new cluster from a locked archive \\(moby/moby#36852\\)`));
+    assert.strictEqual(await swarmState(lab, 1), "inactive");
   });
 });
