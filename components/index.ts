@@ -14,3 +14,6 @@ export {
 } from "./services-config";
 export { ComposeStack, ComposeStackArgs } from "./compose";
 export { StackSpec } from "./compose-config";
+export { SwarmOperations, SwarmOperationsArgs } from "./operations";
+export { SwarmAutolock, SwarmAutolockArgs } from "./autolock";
+export { BackupsArgs } from "./operations-config";
