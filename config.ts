@@ -14,6 +14,7 @@ import {
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { resolveLogs, ResolvedLogs } from "./components/observability-config";
 import { WorkerGroupSpec, workerGroupsProblems } from "./components/worker-groups-config";
+import { backupsRun, BackupsSettings, parseBackups } from "./components/operations-config";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -55,6 +56,14 @@ export interface StackConfig {
   alarmEmail?: string;
   /** Auto Scaling groups of workers that join by themselves (components/worker-groups-config.ts). @default [] */
   workerGroups: WorkerGroupSpec[];
+  /** Autolock the managers, unlock key in Secrets Manager. @default false */
+  autolock: boolean;
+  /** Changing it rotates the unlock key on the next `up`. @default unset: never rotate */
+  unlockKeyRotation?: string;
+  /** Raft backups; `enabled` is what was asked for (they also need the registry bucket). */
+  backups: BackupsSettings;
+  /** S3 key of a backup to restore the first manager from. @default unset */
+  restoreFrom?: string;
 }
 
 type Raw = Record<string, string>;
@@ -110,6 +119,11 @@ function decodeNumber(text: string | undefined): unknown {
 /** A list or object key: the parsed value, or undefined (problem reported) when it is unset or not JSON. */
 function decodeJson(raw: Raw, k: string, problems: string[]): unknown {
   return raw[k] === undefined ? undefined : parseJson(k, raw[k], problems);
+}
+
+/** `true`/`false` as Pulumi stores booleans; anything else is left for the rule to name. */
+function decodeBoolean(text: string | undefined): unknown {
+  return text === "true" ? true : text === "false" ? false : text;
 }
 
 /** `registry`: `true`/`false` as Pulumi stores booleans, else an object. */
@@ -185,7 +199,7 @@ export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
   "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "logs", "alarmEmail",
-  "workerGroups",
+  "workerGroups", "autolock", "unlockKeyRotation", "backups", "restoreFrom",
 ] as const;
 
 /**
@@ -229,6 +243,10 @@ export function parseStackConfig(
     sshPublicKey: raw.sshPublicKey,
     registry: decodeRegistry(raw, decodeProblems),
     tokenRotation: raw.tokenRotation,
+    autolock: decodeBoolean(raw.autolock),
+    unlockKeyRotation: raw.unlockKeyRotation,
+    backups: raw.backups === "true" || raw.backups === "false" ? raw.backups === "true" : decodeJson(raw, "backups", decodeProblems),
+    restoreFrom: raw.restoreFrom,
     logs: decodeJson(raw, "logs", decodeProblems),
     alarmEmail: raw.alarmEmail,
   };
@@ -262,6 +280,11 @@ export function parseStackConfig(
     logs: resolveLogs(problems.length ? undefined : (decoded.logs as Parameters<typeof resolveLogs>[0])),
     alarmEmail: raw.alarmEmail,
     workerGroups: workerGroups(raw, problems),
+    autolock: decoded.autolock === true,
+    unlockKeyRotation: raw.unlockKeyRotation,
+    // Unset, backups follow the registry: there is no bucket for them without it.
+    backups: { ...parseBackups(decoded.backups, key("backups")).backups, enabled: backupsRun(decoded.backups, resolveRegistry(decoded.registry).enabled) },
+    restoreFrom: raw.restoreFrom,
   };
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)

@@ -25,6 +25,10 @@ const cluster = new SwarmCluster("swarm", {
   logs: config.logs,
   alarmEmail: config.alarmEmail,
   workerGroups: config.workerGroups,
+  autolock: config.autolock,
+  unlockKeyRotation: config.unlockKeyRotation,
+  backups: config.backups,
+  restoreFrom: config.restoreFrom,
 });
 
 export const vpcId = cluster.vpcId;
@@ -44,3 +48,4 @@ export const servicesLogGroup = cluster.servicesLogGroup;
 export const systemLogGroup = cluster.systemLogGroup;
 export const dashboardName = cluster.dashboardName;
 export const workerGroupNames = Object.fromEntries(Object.entries(cluster.workerGroups).map(([k, g]) => [k, g.groupName]));
+export const unlockKey = cluster.unlockKey;

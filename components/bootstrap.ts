@@ -49,6 +49,8 @@ export interface SwarmBootstrapArgs {
    * have leaked, and after removing nodes. @default unset: never rotate
    */
   tokenRotation?: string;
+  /** Resources the first manager's init waits for, e.g. a restore from a backup. @default [] */
+  initDependsOn?: pulumi.Resource[];
 }
 
 /** A rotation marker is one line of printable ASCII; it is a plain argument of the token step. */
@@ -144,7 +146,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const leaveOnDelete = args.leaveOnDelete ?? true;
     const init = step(`${first.name}-init`, first,
       installedStepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
-      leaveOnDelete ? { delete: leave } : {});
+      leaveOnDelete ? { delete: leave } : {}, { dependsOn: args.initDependsOn });
 
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;

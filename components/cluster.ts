@@ -28,6 +28,9 @@ import { WorkerGroupSpec, workerGroupsProblems } from "./worker-groups-config";
 import { WorkerGroup } from "./worker-group";
 import { WorkerJoin } from "./worker-join";
 import { SwarmKeeper } from "./keeper";
+import { SwarmOperations } from "./operations";
+import { SwarmAutolock } from "./autolock";
+import { BACKUPS_PREFIX, BackupsArgs, backupsRun, operationsProblems, parseBackups } from "./operations-config";
 
 /** Registry settings of a cluster. */
 export interface ClusterRegistryArgs {
@@ -86,6 +89,25 @@ export interface SwarmClusterArgs {
    * SwarmBootstrapArgs.tokenRotation); joined nodes are unaffected. @default unset: never rotate
    */
   tokenRotation?: string;
+  /**
+   * Autolock the managers: their Raft data and TLS keys are encrypted with an unlock key kept in
+   * Secrets Manager (stack KMS key, readable by the managers' role only); a unit on each manager
+   * unlocks it at boot. @default false
+   */
+  autolock?: boolean;
+  /** Changing this string rotates the unlock key on the next `up` (needs autolock). @default unset: never rotate */
+  unlockKeyRotation?: string;
+  /**
+   * Raft backups to the registry bucket under `backups/` (SSE-KMS) by a timer on the managers;
+   * off without the registry. @default { enabled: true, schedule: "hourly", retentionDays: 14 }
+   */
+  backups?: BackupsArgs;
+  /**
+   * S3 key of a backup (or "backups/" for the newest) that the first manager is restored from
+   * before the bootstrap, for a stack whose managers all lost their state (docs/backup-restore.md).
+   * @default unset
+   */
+  restoreFrom?: string;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
@@ -140,6 +162,12 @@ const stackArgs = (s: ClusterStackArgs, secrets: SwarmClusterArgs["stackSecrets"
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** Whether a registry setting (true, false or an object) leaves the registry on; it is by default. */
+export function clusterRegistryEnabled(value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  return !(isRecord(value) && value.enabled === false);
+}
+
 /**
  * Problems with a cluster's registry setting: true, false, or { enabled, image, forceDestroy }.
  * The image must be a plain reference: it becomes an argument of `docker run` on every node.
@@ -190,6 +218,7 @@ export function swarmClusterProblems(a: Unchecked<SwarmClusterArgs>, names: Sett
     ...publishedCidrProblems(a.publishedCidrs, at("publishedCidrs")),
     ...(a.publishedPorts === undefined ? [] : parsePublishedPorts(a.publishedPorts, at("publishedPorts")).problems),
     ...workerGroupsProblems(a.workerGroups, at("workerGroups")),
+    ...operationsProblems({ ...a, registryEnabled: clusterRegistryEnabled(a.registry) }, (s) => at(s as keyof SwarmClusterArgs)),
   );
   if (a.stacks !== undefined && !Array.isArray(a.stacks)) {
     problems.push(`${at("stacks")} is ${shown(a.stacks)}; it must be a list such as [{ name: "app", composeFile: "compose.yaml" }].`);
@@ -272,6 +301,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly workerJoin?: WorkerJoin;
   /** The keeper on the managers, when there is any worker group. */
   readonly keeper?: SwarmKeeper;
+  /** The current Swarm unlock key; secret; undefined without autolock. */
+  readonly unlockKey?: pulumi.Output<string>;
+  /** Autolock and backups on the managers, when either is on (or a restore is asked for). */
+  readonly operations?: SwarmOperations;
 
   constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmCluster", name, {}, opts);
@@ -353,7 +386,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const workerHosts = hosts(this.workers);
     const dockerWaitSeconds = args.dockerWaitSeconds ?? NEW_INSTANCE_DOCKER_WAIT_SECONDS;
     const registry = typeof args.registry === "boolean" ? { enabled: args.registry } : (args.registry ?? {});
-    if (registry.enabled ?? true) {
+    const registryEnabled = registry.enabled ?? true;
+    const backups = backupsRun(args.backups, registryEnabled);
+    if (registryEnabled) {
       this.registry = new Registry(`${name}-registry`, {
         roles: { managers: this.managers.role.name, workers: this.workers.role.name },
         forceDestroy: registry.forceDestroy,
@@ -362,6 +397,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
         dockerWaitSeconds,
         // As for the bootstrap below: a removed node's instance is terminated, never dialled.
         removeOnDelete: false,
+        retentionRules: backups
+          ? [{ id: "raft-backups", prefix: BACKUPS_PREFIX, days: parseBackups(args.backups, "backups").backups.retentionDays }]
+          : [],
+        tags,
+      }, { parent: this });
+    }
+    if (args.autolock || backups || args.restoreFrom !== undefined) {
+      this.operations = new SwarmOperations(`${name}-ops`, {
+        managers: managerHosts,
+        managerRoleName: this.managers.role.name,
+        workerRoleName: this.workers.role.name,
+        autolock: args.autolock,
+        backups: { ...args.backups, enabled: backups },
+        bucket: this.registry ? { name: this.registry.bucketName, arn: this.registry.bucketArn } : undefined,
+        restoreFrom: args.restoreFrom,
+        dockerWaitSeconds,
         tags,
       }, { parent: this });
     }
@@ -373,7 +424,20 @@ export class SwarmCluster extends pulumi.ComponentResource {
       // so only the manager-side removal runs: a dead instance can never block an `up`.
       leaveOnDelete: false,
       tokenRotation: args.tokenRotation,
+      initDependsOn: this.operations?.restore ? [this.operations.restore] : undefined,
     }, { parent: this });
+    const ops = this.operations;
+    if (ops?.unlockKeySecretArn) {
+      this.unlockKey = new SwarmAutolock(`${name}-autolock`, {
+        manager: managerHosts[0],
+        secretId: ops.unlockKeySecretArn,
+        region: ops.region,
+        unlockKeyRotation: args.unlockKeyRotation,
+        dockerWaitSeconds,
+        swarmReady: this.bootstrap.ready,
+        dependsOn: [...ops.installs, ops.access],
+      }, { parent: this }).unlockKey;
+    }
 
     this.workerGroups = {};
     const groups = args.workerGroups ?? [];
@@ -510,6 +574,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       servicesLogGroup: this.servicesLogGroup,
       systemLogGroup: this.systemLogGroup,
       dashboardName: this.dashboardName,
+      unlockKey: this.unlockKey,
     });
   }
 }

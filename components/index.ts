@@ -25,3 +25,6 @@ export { WorkerGroup, WorkerGroupArgs, WorkerGroupJoin } from "./worker-group";
 export { WorkerGroupSpec } from "./worker-groups-config";
 export { WorkerJoin, WorkerJoinArgs } from "./worker-join";
 export { SwarmKeeper, SwarmKeeperArgs } from "./keeper";
+export { SwarmOperations, SwarmOperationsArgs } from "./operations";
+export { SwarmAutolock, SwarmAutolockArgs } from "./autolock";
+export { BackupsArgs } from "./operations-config";

@@ -45,6 +45,18 @@ export interface RegistryArgs {
    * so a host that died cannot fail or stall `pulumi up` and `pulumi destroy`. @default true
    */
   removeOnDelete?: boolean;
+  /**
+   * Objects under a prefix that S3 deletes (current and old versions) after `days`, e.g. the
+   * Raft backups under "backups/". @default []
+   */
+  retentionRules?: {
+    /** The lifecycle rule's id. */
+    id: string;
+    /** Key prefix the rule applies to, e.g. "backups/". */
+    prefix: string;
+    /** Days after which objects under the prefix expire. */
+    days: number;
+  }[];
 }
 
 /** What {@link registryNodeCommands} needs; the caller resolves the defaults. */
@@ -266,6 +278,13 @@ export class Registry extends pulumi.ComponentResource {
             filter: { prefix: "" },
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
           },
+          ...(args.retentionRules ?? []).map((r) => ({
+            id: r.id,
+            status: "Enabled",
+            filter: { prefix: r.prefix },
+            expiration: { days: r.days },
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+          })),
         ],
       },
       { parent, dependsOn: [versioning] },

@@ -15,6 +15,8 @@ describe("stack config", () => {
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
         services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
         logs: { driver: "awslogs", retentionDays: 30 }, alarmEmail: undefined, workerGroups: [],
+        autolock: false, unlockKeyRotation: undefined, backups: { enabled: true, schedule: "hourly", retentionDays: 14 },
+        restoreFrom: undefined,
       },
       warnings: [],
     });
@@ -23,7 +25,8 @@ describe("stack config", () => {
   it("reads the dev and prod stack files without a problem", () => {
     for (const stack of ["dev", "prod"]) assert.deepStrictEqual(parseStackConfig(stackConfig(stack)).problems, []);
     const prod = parseStackConfig(stackConfig("prod")).config!;
-    assert.deepStrictEqual([prod.managerCount, prod.nodePlacement, prod.azCount], [3, "private", 3]);
+    assert.deepStrictEqual([prod.managerCount, prod.nodePlacement, prod.azCount, prod.autolock], [3, "private", 3, true]);
+    assert.strictEqual(parseStackConfig(stackConfig("dev")).config!.autolock, false);
   });
 
   for (const [value, shownAs] of [["4", "4"], ["0", "0"], ["-1", "-1"], ["2.5", "2.5"], ["9", "9"], ["three", '"three"']]) {
@@ -97,7 +100,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail, workerGroups.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail, workerGroups, autolock, unlockKeyRotation, backups, restoreFrom.',
     ]);
   });
 

@@ -113,6 +113,15 @@ const BAD: [string, string, string][] = [
   ["workerGroups", '[{"name":"g","min":0,"max":2,"spot":"yes"}]', '"yes"'],
   ["workerGroups", '[{"name":"g","min":0,"max":2},{"name":"g","min":0,"max":2}]', '"g"'],
   ["workerGroups", '[{"name":"g","min":0,"max":2,"instanceType":"t3.small\\nx"}]', '"t3.small\\nx"'],
+  ["autolock", "yes", '"yes"'],
+  ["autolock", "true;reboot", '"true;reboot"'],
+  ["unlockKeyRotation", "2026-12-01\nreboot", '"2026-12-01\\nreboot"'],
+  ["backups", '{"schedule":"hourly\\nExecStartPre=/bin/sh"}', '"hourly\\nExecStartPre=/bin/sh"'],
+  ["backups", '{"retentionDays":0}', "0"],
+  ["backups", '{"enabled":"yes"}', '"yes"'],
+  ["backups", "hourly", '"hourly"'],
+  ["restoreFrom", "../etc/shadow", '"../etc/shadow"'],
+  ["restoreFrom", "backups/$(reboot).tar.gz", '"backups/$(reboot).tar.gz"'],
   ["alarmEmail", "ops", '"ops"'],
   ["alarmEmail", "ops@example.com\nx@example.com", '"ops@example.com\\nx@example.com"'],
   ["alarmEmail", "a@example.com,b@example.com", '"a@example.com,b@example.com"'],
@@ -252,7 +261,7 @@ describe("one validation at the door", () => {
 });
 
 describe("one rule, two names: stack config and SwarmCluster Args report the same problems", () => {
-  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation", "alarmEmail"];
+  const STRING_KEYS = ["managerInstanceType", "workerInstanceType", "vpcCidr", "nodePlacement", "sshPublicKey", "tokenRotation", "alarmEmail", "restoreFrom"];
   const NUMBER_KEYS = ["managerCount", "workerCount", "azCount"];
   const JSON_KEYS = ["sshAllowedCidrs", "publishedCidrs", "registry", "logs"];
   /** The value as a component user would pass it, or undefined when only config can hold it. */

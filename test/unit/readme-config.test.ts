@@ -38,8 +38,11 @@ function stored(cell: string): string {
   return typeof value === "object" && value !== null ? JSON.stringify(value) : text;
 }
 
+/** Keys that only make sense beside another setting, which the check then sets too. */
+const NEEDS: Record<string, Record<string, string>> = { unlockKeyRotation: { [K("autolock")]: "true" } };
+
 function problemsWith(key: string, value: string): string[] {
-  return parseStackConfig({ ...BASE, [K(key)]: value }).problems.filter((p) => p.startsWith(K(key)));
+  return parseStackConfig({ ...BASE, ...NEEDS[key], [K(key)]: value }).problems.filter((p) => p.startsWith(K(key)));
 }
 
 const resolved = (): StackConfig => {
@@ -72,7 +75,7 @@ describe("README Configuration table", () => {
         assert.strictEqual((withBase as unknown as Record<string, unknown>)[row.key], "m7i.large", row.key);
         continue;
       }
-      if (row.key === "sshPublicKey" || row.key === "tokenRotation") {
+      if (["sshPublicKey", "tokenRotation", "unlockKeyRotation", "restoreFrom"].includes(row.key)) {
         assert.strictEqual(config[row.key], undefined, row.key);
         continue;
       }
