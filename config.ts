@@ -10,6 +10,7 @@ import {
 } from "./components/services-config";
 import { CheckedStack, parseStacks, stackSecretNames } from "./components/compose-config";
 import { tokenRotationProblems } from "./components/bootstrap";
+import { RollingBatch, rollingBatchProblems } from "./components/rolling";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -45,6 +46,8 @@ export interface StackConfig {
   stacks: CheckedStack[];
   /** Changing it rotates both join tokens on the next `up`. @default unset: never rotate */
   tokenRotation?: string;
+  /** Nodes a rollout takes at a time. @default { managers: 1, workers: "25%" } */
+  rollingBatch?: RollingBatch;
 }
 
 type Raw = Record<string, string>;
@@ -186,6 +189,7 @@ export const CONFIG_KEYS = [
   "managerCount", "workerCount", "instanceType", "managerInstanceType", "workerInstanceType",
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
   "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation",
+  "rollingBatch",
 ] as const;
 
 /**
@@ -245,6 +249,7 @@ export function parseStackConfig(
     tokenRotation: raw.tokenRotation,
   };
   problems.push(...tokenRotationProblems(raw.tokenRotation, key("tokenRotation")));
+  config.rollingBatch = rollingBatch(raw, problems);
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)
       .filter((name) => CREDENTIAL_NAME.test(name))
@@ -296,4 +301,19 @@ export function loadStackConfig(): StackConfig {
   for (const w of warnings) void pulumi.log.warn(w);
   if (!config) throw new ConfigError(problems);
   return config;
+}
+
+/** `aws-swarm:rollingBatch`: a JSON object, checked by the components' own rule. */
+function rollingBatch(raw: Raw, problems: string[]): RollingBatch | undefined {
+  if (raw.rollingBatch === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.rollingBatch);
+  } catch {
+    problems.push(`${key("rollingBatch")} is ${shown(raw.rollingBatch)}, which is not JSON; set it with pulumi config set --path 'rollingBatch.workers' 2 (or '{"workers":"25%"}').`);
+    return undefined;
+  }
+  const found = rollingBatchProblems(value, key("rollingBatch"));
+  problems.push(...found);
+  return found.length === 0 ? (value as RollingBatch) : undefined;
 }

@@ -22,6 +22,7 @@ const cluster = new SwarmCluster("swarm", {
   stacks: config.stacks.map((s) => s.spec),
   stackSecrets: loadStackSecrets(config.stacks),
   tokenRotation: config.tokenRotation,
+  rollingBatch: config.rollingBatch,
 });
 
 export const vpcId = cluster.vpcId;
@@ -34,5 +35,6 @@ export const workerJoinToken = cluster.workerJoinToken;
 export const sshPrivateKey = cluster.sshPrivateKey;
 export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
+export const managerAddresses = cluster.managerAddresses;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;

@@ -7,6 +7,8 @@ import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
 import { Registry } from "./registry";
 import { SwarmBootstrap, SwarmHost } from "./bootstrap";
+import { SWARM_CLUSTER_TAG, SWARM_ROLE_TAG } from "./ports";
+import { RollingBatch } from "./rolling";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
 import {
@@ -71,6 +73,11 @@ export interface SwarmClusterArgs {
    * SwarmBootstrapArgs.tokenRotation); joined nodes are unaffected. @default unset: never rotate
    */
   tokenRotation?: string;
+  /**
+   * How many nodes a change that restarts or replaces them reaches at a time (see
+   * components/rolling.ts). @default { managers: 1, workers: "25%" }
+   */
+  rollingBatch?: RollingBatch;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
@@ -148,7 +155,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly workerJoinToken: pulumi.Output<string>;
   /** Generated SSH private key (OpenSSH); secret; undefined when `sshPublicKey` was given. */
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** Address of the first manager, which created the swarm (see SwarmBootstrap.leaderAddress). */
   readonly leaderAddress: pulumi.Output<string>;
+  /** Private addresses of every manager: clients that want any manager pick one of these. */
+  readonly managerAddresses: pulumi.Output<string[]>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
   /** DNS name of the load balancer of published ports; undefined when nothing is published. */
@@ -206,12 +216,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
       ...group,
       count: args.managerCount ?? DEFAULT_MANAGER_COUNT,
       instanceType: args.managerInstanceType,
+      rollingBatch: args.rollingBatch,
       securityGroupIds: [this.network.nodesSecurityGroupId, this.network.managersSecurityGroupId],
     }, { parent: this });
     this.workers = new WorkerPool(`${name}-workers`, {
       ...group,
       count: args.workerCount ?? DEFAULT_WORKER_COUNT,
       instanceType: args.workerInstanceType,
+      rollingBatch: args.rollingBatch,
       securityGroupIds: [this.network.nodesSecurityGroupId],
     }, { parent: this });
 
@@ -265,6 +277,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
       // so only the manager-side removal runs: a dead instance can never block an `up`.
       leaveOnDelete: false,
       tokenRotation: args.tokenRotation,
+      rollingBatch: args.rollingBatch,
+      // Old instances of a replacement still run (the engine deletes them last), and with all
+      // managers replaced in one `up` only they know the swarm: find them by their tags.
+      formerManagers: aws.ec2.getInstancesOutput({
+        instanceTags: { [SWARM_CLUSTER_TAG]: name, [SWARM_ROLE_TAG]: "manager" },
+        instanceStateNames: ["running"],
+      }, { parent: this }).apply((found) => found.privateIps.map((ip, i) => ({
+        privateIp: ip,
+        connection: connect(pulumi.output(found.publicIps[i] ?? ""), pulumi.output(ip)),
+      }))),
     }, { parent: this });
 
     const services = parseServices(args.services ?? [], { key: "services" }).services;
@@ -316,6 +338,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.managerJoinToken = this.bootstrap.managerJoinToken;
     this.workerJoinToken = this.bootstrap.workerJoinToken;
     this.leaderAddress = this.bootstrap.leaderAddress;
+    this.managerAddresses = this.bootstrap.managerAddresses;
     this.bastionPublicIp = bastion;
     this.loadBalancerDnsName = this.publishedPorts?.dnsName;
     this.registerOutputs({
@@ -328,6 +351,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       workerJoinToken: this.workerJoinToken,
       sshPrivateKey: this.sshPrivateKey,
       leaderAddress: this.leaderAddress,
+      managerAddresses: this.managerAddresses,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
     });
