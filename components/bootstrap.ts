@@ -170,7 +170,6 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     // computed from connections that do.
     const connections = pulumi.all([pulumi.output(managers.map((m) => m.connection)), formers]).apply(([ms, fs]) => [...ms, ...fs.map((f) => f.connection)]);
     const probe = pulumi.unsecret(connections.apply((cs) => probeManagers(cs as unknown as ProbeConnection[])));
-    const found = probe.apply((p) => p.index >= 0);
     const controlConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[Math.max(0, p.index)]);
     // Steps after the joins run on a listed manager: a former one may be removed meanwhile.
     const postConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[p.index >= 0 && p.index < managers.length ? p.index : 0]);
@@ -227,15 +226,12 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const leave = text("leave", [deleteWait]);
     const leaveOnDelete = args.leaveOnDelete ?? true;
 
-    // The first manager creates the swarm, or joins the one that runs (token on stdin, read
-    // first from the manager that answered). It gets its peers either way, to refuse a second swarm.
-    let managerToken: pulumi.Output<string> | undefined;
+    // The first manager creates the swarm only when no manager of the stack runs one; its join
+    // step (below) joins a running one. Nothing here depends on what the probe found, so
+    // neither step re-runs when the answering manager changes.
     const init = step(`${first.name}-init`, first,
-      text("init", [wait, first.privateIp, 1], peersOf(first.privateIp)),
-      {
-        stdin: pulumi.secret(found.apply((f): pulumi.Input<string> => (f ? managerToken! : ""))),
-        ...(leaveOnDelete ? { delete: leave } : {}),
-      });
+      text("init", [wait, first.privateIp], peersOf(first.privateIp)),
+      leaveOnDelete ? { delete: leave } : {});
 
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
@@ -243,13 +239,10 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       const rotate = args.tokenRotation === undefined ? [] : [args.tokenRotation];
       const cmd = remoteCommand(`${role}-token`, controlConnection, undefined, text("token", [wait, role, ...rotate]),
         { logging: "none" },
-        {
-          dependsOn: found.apply((f) => (f ? [controlInstall] : [controlInstall, init])),
-          additionalSecretOutputs: ["stdout"],
-        });
+        { dependsOn: [controlInstall, init], additionalSecretOutputs: ["stdout"] });
       return pulumi.secret(cmd.stdout);
     };
-    managerToken = this.managerJoinToken = token("manager");
+    this.managerJoinToken = token("manager");
     this.workerJoinToken = token("worker");
 
     // The label step: Ready, active, labelled, and the node it replaced removed.
@@ -272,15 +265,16 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         { stdin: tokenOut },
         { dependsOn: [init, ...dependsOn] });
 
-    const members: command.remote.Command[] = [managerMember(first, init.stdout, [init])];
+    // One manager at a time: each joins after the previous one's label step (the gate), and
+    // leaves before it on delete, so the quorum is never cut twice at once. The first one's
+    // join is a no-op on day 1 (init made it a manager) and joins a replaced one.
+    const members: command.remote.Command[] = [];
     const managerJoins: command.remote.Command[] = [];
     const managerLeaves: command.remote.Command[] = [];
-    // One manager at a time: each joins after the previous one's label step (the gate), and
-    // leaves before it on delete, so the quorum is never cut twice at once.
-    others.forEach((host, k) => {
-      const joined = join(host, "manager", k + 2, this.managerJoinToken, [members[members.length - 1]]);
+    managers.forEach((host, k) => {
+      const joined = join(host, "manager", k + 1, this.managerJoinToken, members.slice(-1));
       managerJoins.push(joined);
-      if (leaveOnDelete) {
+      if (leaveOnDelete && k > 0) {
         managerLeaves.push(step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined, ...managerLeaves.slice(-1)] }));
       }
       members.push(managerMember(host, joined.stdout, [joined]));
@@ -317,7 +311,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
 
     this.leaderAddress = pulumi.output(first.privateIp);
     this.managerAddresses = pulumi.all(managerIps);
-    this.managerNodeIds = [init.stdout, ...managerJoins.map((j) => j.stdout)];
+    this.managerNodeIds = managerJoins.map((j) => j.stdout);
     this.workerNodeIds = workerJoins.map((j) => j.stdout);
     const afterDone = pulumi.all(after.map((a) => a.stdout));
     this.ready = pulumi.all([pulumi.all(members.map((m) => m.stdout)), afterDone]).apply(([ids]) => ids);

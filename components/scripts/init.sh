@@ -1,13 +1,12 @@
-# usage: init <docker-wait-seconds> <advertise-addr> <gate-managers> [manager-addr ...]
-# The first manager's step. Creates the swarm only when no manager of this stack runs one: when
-# one of the given managers answers on 2377, this host joins that swarm as a manager instead,
-# with the manager token on stdin (the bootstrap passes it when its probe found a running swarm).
-# So a replaced first manager joins like any other; there is never a second swarm.
-# Prints this node's ID on stdout.
+# usage: init <docker-wait-seconds> <advertise-addr> [manager-addr ...]
+# The first manager's first step. Creates the swarm only when no manager of this stack runs one.
+# When one of the given managers answers on 2377, it does nothing: the host's join step, which
+# every manager has, the first one included, joins it to that swarm. So a replaced first
+# manager joins like any other, and there is never a second swarm.
+# Prints this node's ID on stdout when it is (or just became) a manager, else nothing.
 wait_docker "$1"
 addr=$2
-gate=$3
-shift 3
+shift 2
 case $STATE in
   active)
     if is_manager; then
@@ -24,29 +23,15 @@ case $STATE in
   inactive) ;;
   *) die "swarm state on $(hostname) is '$STATE'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
 esac
-JOIN_TOKEN=
-IFS= read -r JOIN_TOKEN || true
 running=
 for peer in "$@"; do
   if [ "$peer" != "$addr" ] && port_open "$peer" 2377; then running=$peer; break; fi
 done
 if [ -n "$running" ]; then
-  case $JOIN_TOKEN in
-    SWMTKN-1-*) ;;
-    *) die "manager $running already runs this stack's swarm (it answers on 2377), but no manager token reached $(hostname), so it neither joins nor creates a second swarm; the bootstrap could not log in to any manager over SSH to read the token: check that one manager answers SSH and 'docker info', then run pulumi up again" ;;
-  esac
-  if ! swarm_join manager "$addr" "$running"; then
-    die "joining the running swarm at $running as a manager failed: $JOIN_ERROR"
-  fi
-  unset JOIN_TOKEN
-  manager_gate "$gate" 120
-  log "joined the running swarm $CLUSTER_ID as a manager"
-  printf '%s\n' "$NODE_ID"
+  # A replaced first manager: it joins the running swarm in its join step, like any manager.
+  log "manager $running already runs this stack's swarm (it answers on 2377); $(hostname) joins it in its join step and creates no second swarm"
   exit 0
 fi
-case $JOIN_TOKEN in
-  SWMTKN-1-*) die "a manager of this stack's swarm answered the bootstrap over SSH, but none of its managers ($*) answers on 2377 from $(hostname), so it will not create a second swarm; check that the managers' security group allows 2377/tcp from the nodes group, then run pulumi up again" ;;
-esac
 log "no manager of this stack runs a swarm; creating one, advertising $addr"
 # `swarm init` prints the worker join command with its token: keep it off every stream.
 if ! out=$(docker swarm init --advertise-addr "$addr" 2>&1 >/dev/null); then

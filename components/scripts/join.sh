@@ -27,7 +27,8 @@ in_this_swarm() {
 
 case $STATE in
   active)
-    if in_this_swarm "$@"; then
+    # The first manager's join finds itself in the swarm its init step created.
+    if in_this_swarm "$@" || { is_manager && in_this_swarm "$addr"; }; then
       if [ "$role" = manager ] && ! is_manager; then
         die "$(hostname) is a worker of this swarm but must be a manager; run 'docker node promote $NODE_ID' on a manager"
       fi

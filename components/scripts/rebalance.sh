@@ -93,8 +93,12 @@ for svc in "$@"; do
   while :; do
     state=$(docker service inspect "$svc" -f '{{with .UpdateStatus}}{{.State}}{{end}}' 2>/dev/null || true)
     case $state in completed|"") break ;; paused|rollback_*) die "rebalancing $svc stopped in state '$state'; see docker service ps $svc" ;; esac
-    [ "$(now)" -lt "$end" ] || die "rebalancing $svc did not finish within ${limit}s (state '$state'); see docker service ps $svc"
+    if [ "$(now)" -ge "$end" ]; then
+      log "rebalancing $svc is still under way after ${limit}s; Swarm carries on with it (docker service ps $svc)"
+      break
+    fi
     nap
   done
+  [ "$state" != updating ] || continue
   log "rebalanced $svc"
 done

@@ -104,6 +104,22 @@ pulumi.runtime.setMocks(
   false,
 );
 
+/**
+ * Direct dependencies (`dependsOn` and data) of each registered resource, by name, as the SDK
+ * sends them to the engine: the mocks never see them, the engine orders updates and deletes by them.
+ */
+export const dependenciesOf = new Map<string, string[]>();
+{
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getName(): string; getDependenciesList(): string[] }, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    dependenciesOf.set(req.getName(), req.getDependenciesList().map((urn) => urn.split("::").pop()!));
+    return register(req, callback);
+  };
+}
+
 /** Resolves an Output's value; rejects after `ms` so a broken graph fails the test instead of hanging. */
 export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>, ms = 10000): Promise<T> {
   const out = pulumi.output(o) as pulumi.Output<T>;

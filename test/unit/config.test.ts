@@ -13,7 +13,7 @@ describe("stack config", () => {
         managerCount: 3, workerCount: 2, managerInstanceType: "t3.small", workerInstanceType: "t3.small",
         sshAllowedCidrs: ["203.0.113.0/24"], vpcCidr: "10.0.0.0/16", azCount: 3, nodePlacement: "public",
         sshPublicKey: undefined, registry: { enabled: true, image: "registry:2", forceDestroy: false },
-        services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
+        services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined, rollingBatch: undefined,
       },
       warnings: [],
     });
@@ -96,7 +96,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, rollingBatch.',
     ]);
   });
 
@@ -136,6 +136,18 @@ describe("stack config", () => {
       "aws-swarm:publishedPorts[4] repeats 8080/tcp; list each port once.",
       'aws-swarm:publishedPorts[5] is "x"; write a port number or { port: 53, protocol: "udp" }.',
     ]);
+  });
+});
+
+describe("stack config: rollingBatch", () => {
+  const base = { "aws-swarm:sshAllowedCidrs": '["203.0.113.0/24"]' };
+  it("takes a JSON object and checks it with the components' rule", () => {
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:rollingBatch": '{"workers":"50%"}' }).config?.rollingBatch, { workers: "50%" });
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:rollingBatch": '{"managers":2,"workers":0}' }).problems, [
+      "aws-swarm:rollingBatch.managers is 2; managers roll one at a time so the quorum is never cut twice: use 1.",
+      'aws-swarm:rollingBatch.workers is 0; use a whole number of workers from 1 to 1000, or a share from "1%" to "100%".',
+    ]);
+    assert.match(parseStackConfig({ ...base, "aws-swarm:rollingBatch": "25%" }).problems[0], /^aws-swarm:rollingBatch is "25%", which is not JSON; /);
   });
 });
 

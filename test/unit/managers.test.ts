@@ -106,7 +106,8 @@ describe("ManagerQuorum", () => {
         volumeType: "gp3",
         volumeSize: 20,
       });
-      assert.strictEqual(i.inputs.userDataReplaceOnChange, false);
+      // A user data change replaces the manager, so the bootstrap can roll it (rolling.ts).
+      assert.strictEqual(i.inputs.userDataReplaceOnChange, true);
       assert.match(i.inputs.userData, /systemctl enable --now docker/);
       assert.doesNotMatch(i.inputs.userData, /SWMTKN|PRIVATE KEY|AKIA|token/i);
     }
