@@ -86,6 +86,8 @@ export interface ServiceSpec {
   update: UpdatePolicy;
   /** Overlay networks the service joins, by name. */
   networks: string[];
+  /** Whether the bootstrap may rebalance it (service label `aws-swarm.rebalance`). */
+  rebalance: boolean;
 }
 
 /**
@@ -115,6 +117,12 @@ export interface ServiceDefinition {
   update?: Partial<UpdatePolicy>;
   /** Overlay networks the service joins. @default ["swarm-overlay"] */
   networks?: string[];
+  /**
+   * Let the bootstrap restart this service's tasks (`docker service update --force`, within
+   * its update policy) when they are spread unevenly after nodes came back or were added;
+   * false for services that must never restart on their own. @default true
+   */
+  rebalance?: boolean;
 }
 
 /** A port and protocol published by some service: what the load balancer listens on. */
@@ -140,7 +148,7 @@ export interface ServicesParseOptions {
 
 const SERVICE_FIELDS = [
   "name", "image", "replicas", "global", "ports", "env", "secrets", "constraints",
-  "placementPreferences", "update", "networks",
+  "placementPreferences", "update", "networks", "rebalance",
 ] as const;
 const PORT_FIELDS = ["published", "target", "protocol"] as const;
 const UPDATE_FIELDS = ["parallelism", "order", "failureAction", "delay"] as const;
@@ -414,6 +422,9 @@ function parseService(
             : `${at} is ${shown(s)}; name an overlay network with at most 63 letters and digits, ` +
               `"-" or "_" only between them, e.g. "${DEFAULT_OVERLAY_NETWORK}".`,
         );
+  if (value.rebalance !== undefined && typeof value.rebalance !== "boolean") {
+    problems.push(`${where}.rebalance is ${shown(value.rebalance)}; use false to keep the bootstrap from restarting its tasks to spread them, or leave it out.`);
+  }
   if (problems.length > before) return undefined;
   return {
     name: name as string,
@@ -427,6 +438,7 @@ function parseService(
     placementPreferences: placementPreferences ?? [],
     update,
     networks: [...new Set(networks ?? [])],
+    rebalance: value.rebalance !== false,
   };
 }
 

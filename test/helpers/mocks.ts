@@ -109,13 +109,16 @@ pulumi.runtime.setMocks(
  * sends them to the engine: the mocks never see them, the engine orders updates and deletes by them.
  */
 export const dependenciesOf = new Map<string, string[]>();
+/** The `replaceOnChanges` option of each registered resource, by name, as the SDK sends it. */
+export const replaceOnChangesOf = new Map<string, string[]>();
 {
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getName(): string; getDependenciesList(): string[] }, callback: unknown): unknown;
+    registerResource(req: { getName(): string; getDependenciesList(): string[]; getReplaceonchangesList(): string[] }, callback: unknown): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
     dependenciesOf.set(req.getName(), req.getDependenciesList().map((urn) => urn.split("::").pop()!));
+    replaceOnChangesOf.set(req.getName(), req.getReplaceonchangesList());
     return register(req, callback);
   };
 }

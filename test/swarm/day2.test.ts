@@ -74,8 +74,9 @@ describe("SwarmBootstrap on day 2", function () {
     const again = await deploy([4, 2, 3], [7, 8], former(1));
     assert.deepStrictEqual(deletes(again.ran), []);
     assert.deepStrictEqual(harness.pendingDeletes.map((e) => e.record.name), []);
+    // Anything that still runs (the rebalance step, once spread again) finds nothing to do.
     const third = await deploy([4, 2, 3], [7, 8], former(1));
-    assert.deepStrictEqual(third.ran.map((r) => r.name), []);
+    assert.deepStrictEqual(third.ran.filter((r) => !/nothing to do/.test(r.stderr)).map((r) => r.name), []);
     // Once the old host is no longer named, the joins see new peers and find nothing to do.
     const fourth = await deploy([4, 2, 3], [7, 8]);
     assert.deepStrictEqual(fourth.ran.filter((r) => !/nothing to do/.test(r.stderr)).map((r) => r.name), []);
