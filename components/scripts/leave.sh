@@ -14,7 +14,14 @@ if is_manager; then
   others=$(docker node ls -f role=manager -q 2>/dev/null | grep -vx "$NODE_ID" | wc -l)
   if [ "$others" -gt 0 ]; then
     log "demoting $(hostname) before it leaves ($others other manager(s) keep the quorum)"
-    retry_update docker node demote "$NODE_ID" || die "could not demote $(hostname); demote it on another manager (docker node demote $NODE_ID), then run pulumi up again"
+    if ! out=$(docker node demote "$NODE_ID" 2>&1); then
+      case $out in
+        # The others are gone already (their entries linger until the swarm is): just leave.
+        *"last manager"*) log "$(hostname) is the last manager; leaving without demotion" ;;
+        *) printf '%s\n' "$out" | redact >&2
+           die "could not demote $(hostname); demote it on another manager (docker node demote $NODE_ID), then run pulumi up again" ;;
+      esac
+    fi
   fi
 fi
 docker swarm leave --force 2>&1 >/dev/null | redact >&2 || true

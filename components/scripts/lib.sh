@@ -156,6 +156,13 @@ node_table() {
   docker node inspect $_ids -f "{{.ID}} {{.Spec.Role}} {{index .Spec.Labels \"$STACK_LABEL\"}} {{index .Spec.Labels \"$HOST_LABEL\"}}" 2>/dev/null
 }
 
+# True when every replicated service runs as many tasks as it wants ("5/5").
+services_converged() {
+  docker service ls --format '{{.Mode}} {{.Replicas}}' 2>/dev/null | awk '
+    $1 == "replicated" { split($2, r, "/"); if (r[1] + 0 < r[2] + 0) bad = 1 }
+    END { exit bad }'
+}
+
 # Drains node $1, waits at most $2 s for its tasks to move, demotes it if it is a manager, and
 # removes it. Runs on a manager that is not $1. Managers go one at a time (callers are serial),
 # and Docker itself refuses a demotion that would lose the quorum.
@@ -173,6 +180,14 @@ remove_node() {
   while [ -n "$(docker node ps "$_node" -q -f desired-state=running 2>/dev/null)" ]; do
     if [ "$(now)" -ge "$_end" ]; then
       log "tasks on $_node did not stop within ${_drain}s; removing it anyway"
+      break
+    fi
+    nap
+  done
+  # Tasks that left the node must be running elsewhere before the next node of a rollout goes.
+  until services_converged; do
+    if [ "$(now)" -ge "$_end" ]; then
+      log "not every service had all its tasks running within ${_drain}s; going on"
       break
     fi
     nap

@@ -111,7 +111,7 @@ describe("SwarmBootstrap on day 2", function () {
     assert.ok(samples.length > 10, `only ${samples.length} samples`);
     assert.deepStrictEqual(samples.filter((s) => !s.leader).length, 0, "a sample saw no leader");
     const fewest = Math.min(...samples.map((s) => s.tasks));
-    assert.ok(fewest >= 4, `tasks fell to ${fewest}`);
+    assert.ok(fewest >= 4, `tasks fell to ${fewest}: ${samples.map((x) => x.tasks).join(" ")}`);
     const rows = await settled(lab, 1, 5);
     assert.deepStrictEqual(rows.filter((r) => r.manager).map((r) => [r.hostname, r.status]).sort(),
       [["smr-h1", "Ready"], ["smr-h5", "Ready"], ["smr-h6", "Ready"]]);

@@ -29,7 +29,7 @@ describe("bootstrap failures on real hosts", function () {
   const joinStep = (i: number, managerAddrs: string[], stdin?: string) => () =>
     new command.remote.Command("lab-join", {
       connection: labHost(lab, i, "x").connection,
-      create: stepCommand("join", [20, "worker", lab.addr(i), "lab-worker-token", ...managerAddrs]),
+      create: stepCommand("join", [20, "worker", lab.addr(i), "lab-worker-token", 0, ...managerAddrs]),
       ...(stdin === undefined ? {} : { stdin: pulumi.secret(stdin) }),
       addPreviousOutputInEnv: false,
     }).stdout;
