@@ -3,8 +3,8 @@
 # probe: read-only, what the bootstrap's control probe runs over SSH before `up` registers its
 #   steps: prints "control <node-id>" when this host is a manager that can act ("no-control"
 #   otherwise), then "unbalanced <service>" per replicated service whose running tasks are spread
-#   unevenly over the Ready, active nodes it may use, or over their AZs (node label az): the
-#   busiest and the idlest differ by more than one task. Nodes that came back after a failure
+#   unevenly over the Ready, active nodes it may use (or, for a service with the preference
+#   spread=node.labels.az, over their AZs): the busiest and the idlest differ by more than one task. Nodes that came back after a failure
 #   or were added get no tasks by themselves; Swarm only places tasks when they (re)start.
 # apply: checks each named service again and, if it is still uneven, runs
 #   `docker service update --force`, which restarts its tasks within the service's own update
@@ -36,11 +36,20 @@ usable_nodes() {
 
 # Succeeds when service $1 is replicated, not opted out, and spread unevenly.
 uneven() {
-  _spec=$(docker service inspect "$1" -f '{{if .Spec.Mode.Replicated}}replicated{{else}}global{{end}}|{{index .Spec.Labels "aws-swarm.rebalance"}}|{{with .Spec.TaskTemplate.Placement}}{{range .Constraints}}{{.}};{{end}}{{end}}' 2>/dev/null) || return 1
+  _spec=$(docker service inspect "$1" -f '{{if .Spec.Mode.Replicated}}replicated{{else}}global{{end}}|{{index .Spec.Labels "aws-swarm.rebalance"}}|{{with .Spec.TaskTemplate.Placement}}{{range .Preferences}}{{.Spread.SpreadDescriptor}};{{end}}{{end}}|{{with .Spec.TaskTemplate.Placement}}{{range .Constraints}}{{.}};{{end}}{{end}}' 2>/dev/null) || return 1
   _mode=${_spec%%|*}
   _rest=${_spec#*|}
   _opt=${_rest%%|*}
+  _rest=${_rest#*|}
+  _prefs=${_rest%%|*}
   _constraints=${_rest#*|}
+  # A spread preference makes Swarm even out the label's values, not the nodes: judge by AZ then.
+  _by=node
+  case $_prefs in
+    "") ;;
+    "node.labels.az;") _by=az ;;
+    *) log "$1 spreads over '$_prefs'; not judging its spread"; return 1 ;;
+  esac
   [ "$_mode" = replicated ] && [ "$_opt" != false ] || return 1
   _role=
   _old_ifs=$IFS
@@ -55,7 +64,7 @@ uneven() {
   IFS=$_old_ifs
   { usable_nodes | awk -v role="$_role" 'role == "" || $2 == role { print "N", $1, $3 }'
     docker service ps "$1" -f desired-state=running --format '{{.Node}} {{.CurrentState}}' | awk '$2 == "Running" { print "T", $1 }'
-  } | awk '
+  } | awk -v by="$_by" '
     $1 == "N" { node[$2] = 0; az[$2] = $3; zone[$3] = 0; n++ }
     $1 == "T" { tasks[$2]++ }
     END {
@@ -63,7 +72,7 @@ uneven() {
       for (h in node) { c = tasks[h] + 0; node[h] = c; zone[az[h]] += c }
       lo = -1; hi = 0
       for (h in node) { if (lo < 0 || node[h] < lo) lo = node[h]; if (node[h] > hi) hi = node[h] }
-      if (hi - lo > 1) exit 0
+      if (by == "node" && hi - lo > 1) exit 0
       zl = -1; zh = 0; zn = 0
       for (z in zone) { zn++; if (zl < 0 || zone[z] < zl) zl = zone[z]; if (zone[z] > zh) zh = zone[z] }
       if (zn > 1 && zh - zl > 1) exit 0

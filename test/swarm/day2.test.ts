@@ -83,7 +83,7 @@ describe("SwarmBootstrap on day 2", function () {
   });
 
   it("replaces all three managers in one up: always a leader, at most one task lost, same swarm", async () => {
-    const samples: { leader: boolean; tasks: number }[] = [];
+    const samples: { at: number; leader: boolean; tasks: number }[] = [];
     let polling = true;
     const poller = (async () => {
       while (polling) {
@@ -97,7 +97,7 @@ describe("SwarmBootstrap on day 2", function () {
           tasks = lines.filter((l) => l.startsWith("Running")).length;
           if (leader) break;
         }
-        samples.push({ leader, tasks });
+        samples.push({ at: Date.now(), leader, tasks });
         await new Promise((done) => setTimeout(done, 500));
       }
     })();
@@ -111,7 +111,10 @@ describe("SwarmBootstrap on day 2", function () {
     assert.ok(samples.length > 10, `only ${samples.length} samples`);
     assert.deepStrictEqual(samples.filter((s) => !s.leader).length, 0, "a sample saw no leader");
     const fewest = Math.min(...samples.map((s) => s.tasks));
-    assert.ok(fewest >= 4, `tasks fell to ${fewest}: ${samples.map((x) => x.tasks).join(" ")}`);
+    // On failure, say which steps ran while the tasks were missing.
+    const low = samples.filter((x) => x.tasks < 4).map((x) => x.at);
+    const during = ran!.filter((r) => low.some((t) => t >= r.start - 1000 && t <= r.end + 1000)).map((r) => r.name);
+    assert.ok(fewest >= 4, `tasks fell to ${fewest}: ${samples.map((x) => x.tasks).join(" ")}; steps around then: ${during.join(", ")}`);
     const rows = await settled(lab, 1, 5);
     assert.deepStrictEqual(rows.filter((r) => r.manager).map((r) => [r.hostname, r.status]).sort(),
       [["smr-h1", "Ready"], ["smr-h5", "Ready"], ["smr-h6", "Ready"]]);
@@ -153,7 +156,7 @@ describe("SwarmBootstrap on day 2", function () {
     const pinnedAfter = (await lab.exec(1, "docker service ps pinned -q -f desired-state=running")).stdout.trim().split("\n").sort();
     assert.deepStrictEqual(pinnedAfter, pinnedBefore);
     const settledUp = await deploy([1, 5, 6], [7, 8]);
-    assert.ok(!settledUp.ran.some((r) => r.name === "lab-rebalance" && /rebalancing/.test(r.stderr)), "rebalanced again");
+    assert.ok(!settledUp.ran.some((r) => r.name === "lab-rebalance" && /rebalancing/.test(r.stderr)), `rebalanced again: ${settledUp.ran.map((r) => r.stderr).join("\n")}`);
   });
 
   it("destroys: every host leaves, managers one at a time", async () => {
