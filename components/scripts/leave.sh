@@ -14,10 +14,17 @@ if is_manager; then
   others=$(docker node ls -f role=manager -q 2>/dev/null | grep -vx "$NODE_ID" | wc -l)
   if [ "$others" -gt 0 ]; then
     log "demoting $(hostname) before it leaves ($others other manager(s) keep the quorum)"
-    if ! out=$(docker node demote "$NODE_ID" 2>&1); then
+    if out=$(docker node demote "$NODE_ID" 2>&1); then
+      # Leaving before Raft has let go of this member would leave the others one vote short.
+      end=$(( $(now) + 60 ))
+      while load_info && is_manager; do
+        [ "$(now)" -lt "$end" ] || die "$(hostname) was demoted but is still a manager after 60s; run pulumi up again"
+        nap
+      done
+    else
       case $out in
-        # The others are gone already (their entries linger until the swarm is): just leave.
-        *"last manager"*) log "$(hostname) is the last manager; leaving without demotion" ;;
+        # The other managers are gone already (their entries linger until the swarm does).
+        *"last manager"*|*"loss of quorum"*) log "$(hostname) is the last manager standing; leaving without demotion" ;;
         *) printf '%s\n' "$out" | redact >&2
            die "could not demote $(hostname); demote it on another manager (docker node demote $NODE_ID), then run pulumi up again" ;;
       esac

@@ -163,8 +163,8 @@ services_converged() {
     END { exit bad }'
 }
 
-# Drains node $1, waits at most $2 s for its tasks to move, demotes it if it is a manager, and
-# removes it. Runs on a manager that is not $1. Managers go one at a time (callers are serial),
+# Demotes node $1 if it is a manager, drains it, waits at most $2 s for its tasks to run
+# elsewhere, and removes it. Runs on a manager that is not $1. Managers go one at a time (callers are serial),
 # and Docker itself refuses a demotion that would lose the quorum.
 remove_node() {
   _node=$1
@@ -174,6 +174,18 @@ remove_node() {
     return 0
   fi
   [ "$_node" != "$NODE_ID" ] || die "node $_node is the manager this step runs on; it cannot remove itself"
+  # A manager is demoted first, while its tasks still run: if it leads, leadership moves
+  # before any task does, so tasks are never rescheduled during an election.
+  if [ "$(docker node inspect "$_node" -f '{{.Spec.Role}}')" = manager ]; then
+    log "demoting $_node"
+    retry_update docker node demote "$_node" || die "could not demote $_node; demote it by hand (docker node demote $_node), then run pulumi up again"
+    _end=$(( $(now) + 60 ))
+    while [ -n "$(docker node inspect "$_node" -f '{{if .ManagerStatus}}manager{{end}}' 2>/dev/null)" ] ||
+        ! docker node ls -f role=manager --format '{{.ManagerStatus}}' 2>/dev/null | grep -qx Leader; do
+      [ "$(now)" -lt "$_end" ] || die "$_node is still in the Raft member list (or the swarm has no leader) 60s after demotion"
+      nap
+    done
+  fi
   log "draining $_node"
   retry_update docker node update --availability drain "$_node" || die "could not drain $_node"
   _end=$(( $(now) + _drain ))
@@ -192,15 +204,6 @@ remove_node() {
     fi
     nap
   done
-  if [ "$(docker node inspect "$_node" -f '{{.Spec.Role}}')" = manager ]; then
-    log "demoting $_node"
-    retry_update docker node demote "$_node" || die "could not demote $_node; demote it by hand (docker node demote $_node), then run pulumi up again"
-    _end=$(( $(now) + 60 ))
-    while [ -n "$(docker node inspect "$_node" -f '{{if .ManagerStatus}}manager{{end}}' 2>/dev/null)" ]; do
-      [ "$(now)" -lt "$_end" ] || die "$_node is still in the Raft member list 60s after demotion"
-      nap
-    done
-  fi
   log "removing $_node"
   retry_update docker node rm --force "$_node" || die "could not remove $_node"
   log "removed $_node"
