@@ -1,4 +1,4 @@
-# usage: join <docker-wait-seconds> <manager|worker> <advertise-addr> <token-step> <gate-managers> <manager-addr> [manager-addr ...]
+# usage: join <docker-wait-seconds> <manager|worker> <advertise-addr> <token-step> <gate-managers> [manager-addr ...]
 # <token-step> is the Pulumi name of the command that read the token, for the advice when it is stale.
 # <gate-managers>: a manager's join is done only when this many managers are reachable (the rolling gate).
 # Reads the join token from stdin. Joins once, waits until the node is usable and prints its ID.
@@ -9,7 +9,6 @@ token_step=$4
 gate=$5
 shift 5
 case $role in manager|worker) ;; *) die "role must be manager or worker, got '$role'" ;; esac
-[ $# -gt 0 ] || die "no manager address given to join"
 JOIN_TOKEN=
 IFS= read -r JOIN_TOKEN || true
 case $JOIN_TOKEN in
@@ -46,6 +45,7 @@ case $STATE in
   *) die "swarm state on $(hostname) is '$STATE'; run 'docker swarm leave --force' on it, then pulumi up again" ;;
 esac
 
+[ $# -gt 0 ] || die "no manager address given to join, and $(hostname) is not in a swarm"
 if ! swarm_join "$role" "$addr" "$@"; then
   case $JOIN_ERROR in
     *"join token"*|*"not authorized"*|*"certificate"*|*"fingerprint"*)
