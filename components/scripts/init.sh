@@ -10,6 +10,7 @@ shift 2
 case $STATE in
   active)
     if is_manager; then
+      mkdir -p /var/lib/aws-swarm && printf '%s\n' "$CLUSTER_ID" >/var/lib/aws-swarm/created-swarm
       log "already a manager of swarm $CLUSTER_ID; nothing to do"
       printf '%s\n' "$NODE_ID"
       exit 0
@@ -39,5 +40,7 @@ if ! out=$(docker swarm init --advertise-addr "$addr" 2>&1 >/dev/null); then
   die "docker swarm init failed on $(hostname)"
 fi
 load_info
+# The first manager's join step accepts this swarm as its own.
+mkdir -p /var/lib/aws-swarm && printf '%s\n' "$CLUSTER_ID" >/var/lib/aws-swarm/created-swarm
 log "swarm $CLUSTER_ID created"
 printf '%s\n' "$NODE_ID"

@@ -26,8 +26,8 @@ in_this_swarm() {
 
 case $STATE in
   active)
-    # The first manager's join finds itself in the swarm its init step created.
-    if in_this_swarm "$@" || { is_manager && in_this_swarm "$addr"; }; then
+    # The first manager's join finds itself in the swarm its init step created (and recorded).
+    if in_this_swarm "$@" || { [ "$role" = manager ] && is_manager && [ "$(cat /var/lib/aws-swarm/created-swarm 2>/dev/null || true)" = "$CLUSTER_ID" ]; }; then
       if [ "$role" = manager ] && ! is_manager; then
         die "$(hostname) is a worker of this swarm but must be a manager; run 'docker node promote $NODE_ID' on a manager"
       fi
