@@ -15,6 +15,7 @@ import { CheckedStack, parseStacks, stackSecretNames } from "./components/compos
 import { resolveLogs, ResolvedLogs } from "./components/observability-config";
 import { WorkerGroupSpec, workerGroupsProblems } from "./components/worker-groups-config";
 import { backupsRun, BackupsSettings, parseBackups } from "./components/operations-config";
+import { RollingBatch, rollingBatchProblems } from "./components/rolling";
 
 /** Stack config namespace: keys are `aws-swarm:<key>`. */
 export const NAMESPACE = "aws-swarm";
@@ -64,6 +65,8 @@ export interface StackConfig {
   backups: BackupsSettings;
   /** S3 key of a backup to restore the first manager from. @default unset */
   restoreFrom?: string;
+  /** Nodes a rollout takes at a time. @default { managers: 1, workers: "25%" } */
+  rollingBatch?: RollingBatch;
 }
 
 type Raw = Record<string, string>;
@@ -200,6 +203,7 @@ export const CONFIG_KEYS = [
   "sshAllowedCidrs", "vpcCidr", "azCount", "nodePlacement", "sshPublicKey", "registry",
   "services", "publishedPorts", "publishedCidrs", "stacks", "tokenRotation", "logs", "alarmEmail",
   "workerGroups", "autolock", "unlockKeyRotation", "backups", "restoreFrom",
+  "rollingBatch",
 ] as const;
 
 /**
@@ -286,6 +290,7 @@ export function parseStackConfig(
     backups: { ...parseBackups(decoded.backups, key("backups")).backups, enabled: backupsRun(decoded.backups, resolveRegistry(decoded.registry).enabled) },
     restoreFrom: raw.restoreFrom,
   };
+  config.rollingBatch = rollingBatch(raw, problems);
   const warnings = config.services.flatMap((svc, i) =>
     Object.keys(svc.env)
       .filter((name) => CREDENTIAL_NAME.test(name))
@@ -337,4 +342,19 @@ export function loadStackConfig(): StackConfig {
   for (const w of warnings) void pulumi.log.warn(w);
   if (!config) throw new ConfigError(problems);
   return config;
+}
+
+/** `aws-swarm:rollingBatch`: a JSON object, checked by the components' own rule. */
+function rollingBatch(raw: Raw, problems: string[]): RollingBatch | undefined {
+  if (raw.rollingBatch === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.rollingBatch);
+  } catch {
+    problems.push(`${key("rollingBatch")} is ${shown(raw.rollingBatch)}, which is not JSON; set it with pulumi config set --path 'rollingBatch.workers' 2 (or '{"workers":"25%"}').`);
+    return undefined;
+  }
+  const found = rollingBatchProblems(value, key("rollingBatch"));
+  problems.push(...found);
+  return found.length === 0 ? (value as RollingBatch) : undefined;
 }

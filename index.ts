@@ -29,6 +29,7 @@ const cluster = new SwarmCluster("swarm", {
   unlockKeyRotation: config.unlockKeyRotation,
   backups: config.backups,
   restoreFrom: config.restoreFrom,
+  rollingBatch: config.rollingBatch,
 });
 
 export const vpcId = cluster.vpcId;
@@ -41,6 +42,7 @@ export const workerJoinToken = cluster.workerJoinToken;
 export const sshPrivateKey = cluster.sshPrivateKey;
 export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
+export const managerAddresses = cluster.managerAddresses;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;
 export const alarmTopicArn = cluster.alarmTopicArn;

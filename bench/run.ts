@@ -9,6 +9,7 @@ import { performance } from "perf_hooks";
 import { Lab } from "../test/swarm/lab";
 import { BootstrapRun, parallelAndRerun, probes, Probes, serial, Shape } from "./bootstrap";
 import { loadRun } from "./load";
+import { rollingRun, RollingRun } from "./rolling";
 import { programRun, ProgramRun } from "./programs";
 import { fixed, spread, summarize, Summary, table } from "./stats";
 
@@ -239,6 +240,12 @@ async function main(): Promise<void> {
     // Each deployment tears its own lab down; this also covers a failure between deployments.
     await lab.down().catch((e: unknown) => log(`lab down failed: ${String(e)}`));
   }
+  const rolling: RollingRun[] = [];
+  for (let rep = 1; rep <= REPEATS; rep++) {
+    const r = await rollingRun(3);
+    rolling.push(r);
+    log(`rolling replace #${rep}: 3 managers ${fixed(r.allMs / 1000, 1)} s, 1 manager ${fixed(r.oneMs / 1000, 1)} s`);
+  }
 
   const per = (size: Shape) => programs.get(sizeKey(size))!.map((r) => r.evalMs / nodesOf(size));
   const [, mid, big] = SIZES;
@@ -254,6 +261,8 @@ async function main(): Promise<void> {
     // Issue 12: a worker group's cost in resources and evaluation does not grow with its size.
     groupResources: figure("group resources 1000 / 1", "", groups.thousand.map((r, i) => r.resources / groups.one[i].resources), { op: "<=", value: 1 }),
     groupEvaluation: figure("group evaluation 1000 / 1", "", groups.thousand.map((r, i) => r.evalMs / groups.one[i].evalMs), { op: "<=", value: 1.25 }),
+    // One manager after the other: about N times one replacement, never much more.
+    rolling3VsRolling1: figure("rolling replace 3 mgrs / 1 mgr", "", rolling.map((r) => r.allMs / r.oneMs), { op: "<=", value: 3.5 }),
     evaluation100: figure(`evaluation of ${sizeKey(mid)} (issue 3)`, "s", programs.get(sizeKey(mid))!.map((r) => r.evalMs / 1000), { op: "<", value: 20 }),
   };
   const totalS = (performance.now() - t0) / 1000;
@@ -274,6 +283,7 @@ async function main(): Promise<void> {
       steps: { first: stepKinds(b.parallel), serial: stepKinds(b.serial), rerun: stepKinds(b.rerun) },
       probesMs: pr,
     },
+    rolling,
     loading: loads,
     program: Object.fromEntries(SIZES.map((size) => [sizeKey(size), programs.get(sizeKey(size))])),
     workerGroup: groups,

@@ -4,7 +4,9 @@ import { throwIfInvalid } from "./errors";
 import { managerCountProblems } from "./quorum";
 import { waitSecondsProblems } from "./waits";
 import { hostNamesProblems } from "./host-names";
-import { installedStepCommand, renderInstallCommand, Step } from "./scripts";
+import { probeManagers, ProbeConnection } from "./control";
+import { inBatches, RollingBatch, rollingBatchProblems, workerBatchSize } from "./rolling";
+import { renderInstallCommand, renderInstalledStepCommand, Step } from "./scripts";
 
 /** Anything reachable over SSH that runs Docker: an EC2 instance, a VM, a lab host. */
 export interface SwarmHost {
@@ -18,9 +20,20 @@ export interface SwarmHost {
   labels?: Record<string, pulumi.Input<string>>;
 }
 
+/** A host that may still run a manager of this swarm though it is not in `managers` any more. */
+export interface FormerManager {
+  /** How to reach it over SSH. */
+  connection: command.types.input.remote.ConnectionArgs;
+  /** The address it advertises in the swarm. */
+  privateIp: pulumi.Input<string>;
+}
+
 /** Arguments of {@link SwarmBootstrap}: the hosts and how the steps behave. */
 export interface SwarmBootstrapArgs {
-  /** Managers, first one initialises the swarm; 1, 3, 5 or 7 hosts. */
+  /**
+   * Managers; 1, 3, 5 or 7 hosts. The first creates the swarm when no manager of this stack
+   * (these and `formerManagers`) runs one; otherwise it joins, like the others.
+   */
   managers: SwarmHost[];
   /** Workers, joined in parallel. @default [] */
   workers?: SwarmHost[];
@@ -51,6 +64,25 @@ export interface SwarmBootstrapArgs {
   tokenRotation?: string;
   /** Resources the first manager's init waits for, e.g. a restore from a backup. @default [] */
   initDependsOn?: pulumi.Resource[];
+  /**
+   * Hosts that may still run managers of this swarm but are no longer listed in `managers`:
+   * the old instances of a replacement, or, in the lab, old hosts. A new manager joins their
+   * swarm instead of creating one, and tokens are read from them when no listed manager
+   * answers (all managers replaced in one `up`). SwarmCluster fills it from the running
+   * instances tagged as its managers. @default []
+   */
+  formerManagers?: pulumi.Input<FormerManager[]>;
+  /**
+   * How many nodes a rollout joins (and whose replaced nodes it removes) before the next
+   * batch starts: managers one at a time, workers in batches. @default { managers: 1, workers: "25%" }
+   */
+  rollingBatch?: RollingBatch;
+  /**
+   * After nodes are added or come back, restart the tasks of services spread unevenly over
+   * nodes or AZs (`docker service update --force`, within each service's update parallelism).
+   * A service labelled `aws-swarm.rebalance=false` is never touched. @default true
+   */
+  rebalance?: boolean;
 }
 
 /** A rotation marker is one line of printable ASCII; it is a plain argument of the token step. */
@@ -65,23 +97,44 @@ export function swarmBootstrapProblems(args: SwarmBootstrapArgs): string[] {
   const names = [...(args.managers ?? []), ...(args.workers ?? [])].map((h) => h.name);
   problems.push(...hostNamesProblems(names, "managers and workers"));
   problems.push(...tokenRotationProblems(args.tokenRotation, "tokenRotation"));
+  problems.push(...rollingBatchProblems(args.rollingBatch, "rollingBatch"));
   problems.push(...waitSecondsProblems(args.dockerWaitSeconds, "dockerWaitSeconds"));
   problems.push(...waitSecondsProblems(args.drainSeconds, "drainSeconds"));
   return problems;
 }
 
 /**
- * Builds a Docker Swarm on existing hosts with remote commands: init on the first manager,
- * join tokens read as secrets, managers joined one at a time, workers in parallel, and delete
- * hooks that drain, demote and remove a node before it leaves. Nothing here assumes EC2.
+ * Builds a Docker Swarm on existing hosts with remote commands, and keeps it whole on day 2.
+ * Nothing here assumes EC2.
+ *
+ * DESIGN (see also control.ts and rolling.ts):
+ * - No special manager after day 1. The first manager's step creates the swarm only when no
+ *   manager of this stack (listed or former) answers; a replaced first manager joins like the
+ *   others. Every node's label step removes the node it replaced (same host label), after the
+ *   new one is Ready: never a second swarm, never two managers away at once.
+ * - Work that needs a manager runs on the first manager that answers the program's bounded SSH
+ *   probe (control.ts), so a dead manager-1 blocks nothing while a majority is up. A manager's
+ *   own label step runs on itself, once it has joined.
+ * - Rolling gate: managers join one after the other, each after the previous one's label step
+ *   (Ready, Reachable, quorum whole, replaced node removed); workers in batches
+ *   (`rollingBatch`), each batch after the previous one's label steps.
+ * - Removal of nodes that are gone from the lists runs in one prune step on a manager that
+ *   answers, not in delete hooks with stored connections. Only a node's own `leave` (when
+ *   `leaveOnDelete`) is a delete hook; managers' leaves are chained, one at a time.
  */
 export class SwarmBootstrap extends pulumi.ComponentResource {
   /** Token that joins a manager; secret. */
   readonly managerJoinToken: pulumi.Output<string>;
   /** Token that joins a worker; secret. */
   readonly workerJoinToken: pulumi.Output<string>;
-  /** Address of the first manager, which created the swarm. */
+  /**
+   * Address of the first listed manager, the one that created the swarm on day 1 (after it
+   * is replaced, its replacement's address: that one joined). Not necessarily the Raft leader;
+   * clients that want any manager use `managerAddresses`.
+   */
   readonly leaderAddress: pulumi.Output<string>;
+  /** Addresses of every listed manager, in the order given. */
+  readonly managerAddresses: pulumi.Output<string[]>;
   /** Swarm node IDs of the managers, in the order given. */
   readonly managerNodeIds: pulumi.Output<string>[];
   /** Swarm node IDs of the workers, in the order given. */
@@ -94,15 +147,32 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     throwIfInvalid(this, swarmBootstrapProblems(args));
     const wait = args.dockerWaitSeconds ?? 300;
     const drain = args.drainSeconds ?? 120;
-    const [first, ...others] = args.managers;
+    const managers = args.managers;
+    const [first, ...others] = managers;
     const workers = args.workers ?? [];
-    const managerIps = args.managers.map((m) => m.privateIp);
+    const managerIps = managers.map((m) => m.privateIp);
+    const formers = pulumi.output(args.formerManagers ?? []);
+    const formerIps = formers.apply((fs) => fs.map((f) => f.privateIp));
+    // Every manager a node may find a running swarm at, itself excepted.
+    const peersOf = (self: pulumi.Input<string> | undefined) =>
+      pulumi.all([pulumi.all(managerIps), formerIps, self]).apply(([ms, fs, me]) => [...new Set([...ms, ...fs])].filter((ip) => ip !== me));
+    const text = (step: Step, fixed: pulumi.Input<string | number>[], rest: pulumi.Input<string[]> = []) =>
+      pulumi.all([pulumi.all(fixed), rest]).apply(([a, r]) => renderInstalledStepCommand(step, [...a, ...r].map(String)));
+
+    // Which manager answers now (control.ts). The result holds no secret, though it was
+    // computed from connections that do.
+    const connections = pulumi.all([pulumi.output(managers.map((m) => m.connection)), formers]).apply(([ms, fs]) => [...ms, ...fs.map((f) => f.connection)]);
+    const probe = pulumi.unsecret(connections.apply((cs) => probeManagers(cs as unknown as ProbeConnection[])));
+    const controlConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[Math.max(0, p.index)]);
+    // Steps after the joins run on a listed manager: a former one may be removed meanwhile.
+    const postConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[p.index >= 0 && p.index < managers.length ? p.index : 0]);
 
     // Every command of a host is replaced when the host's address changes (a new instance), so
-    // the old node is removed by its delete hooks instead of lingering as Down.
+    // its old steps are deleted and the new node's label step removes the old node.
     const remoteCommand = (
       resource: string,
-      host: SwarmHost,
+      connection: pulumi.Input<command.types.input.remote.ConnectionArgs>,
+      trigger: pulumi.Input<string> | undefined,
       create: pulumi.Input<string> | undefined,
       extra: Partial<command.remote.CommandArgs>,
       options: pulumi.CustomResourceOptions,
@@ -110,9 +180,9 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       new command.remote.Command(
         `${name}-${resource}`,
         {
-          connection: host.connection,
+          connection,
           create,
-          triggers: [host.privateIp],
+          ...(trigger === undefined ? {} : { triggers: [trigger] }),
           // The provider would pass the previous stdout through SSH SetEnv, which a stock sshd
           // refuses; and for token commands that stdout is a secret.
           addPreviousOutputInEnv: false,
@@ -127,7 +197,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const installed = (host: SwarmHost) => {
       let install = installs.get(host.name);
       if (!install) {
-        install = remoteCommand(`${host.name}-steps`, host, renderInstallCommand(), {}, {});
+        install = remoteCommand(`${host.name}-steps`, host.connection, host.privateIp, renderInstallCommand(), {}, {});
         installs.set(host.name, install);
       }
       return install;
@@ -138,76 +208,111 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       create: pulumi.Input<string> | undefined,
       extra: Partial<command.remote.CommandArgs>,
       options: { dependsOn?: pulumi.Resource[]; additionalSecretOutputs?: string[] } = {},
-    ) => remoteCommand(resource, host, create, extra, { ...options, dependsOn: [installed(host), ...(options.dependsOn ?? [])] });
+    ) => remoteCommand(resource, host.connection, host.privateIp, create, extra, { ...options, dependsOn: [installed(host), ...(options.dependsOn ?? [])] });
+    managers.forEach(installed);
+    // The manager that answers may be a former one, with an older copy of the steps (or none).
+    const controlInstall = remoteCommand("control-steps", controlConnection, undefined, renderInstallCommand(), {}, {});
+    const managerInstalls = managers.map(installed);
+
     // A delete hook that finds no daemon has nothing to undo; it must not hold a destroy for long.
     const deleteWait = Math.min(wait, 60);
-    const leave = installedStepCommand("leave", [deleteWait]);
-
+    const leave = text("leave", [deleteWait]);
     const leaveOnDelete = args.leaveOnDelete ?? true;
+
+    // The first manager creates the swarm only when no manager of the stack runs one; its join
+    // step (below) joins a running one. Nothing here depends on what the probe found, so
+    // neither step re-runs when the answering manager changes.
     const init = step(`${first.name}-init`, first,
-      installedStepCommand("init", [wait, first.privateIp, ...others.map((m) => m.privateIp)]),
+      text("init", [wait, first.privateIp], peersOf(first.privateIp)),
       leaveOnDelete ? { delete: leave } : {}, { dependsOn: args.initDependsOn });
 
     // join.sh names the token step in its advice when a stored token is rejected.
     const tokenName = (role: "manager" | "worker") => `${name}-${role}-token`;
     const token = (role: "manager" | "worker") => {
       const rotate = args.tokenRotation === undefined ? [] : [args.tokenRotation];
-      const cmd = step(`${role}-token`, first, installedStepCommand("token", [wait, role, ...rotate]),
-        { logging: "none" }, { dependsOn: [init], additionalSecretOutputs: ["stdout"] });
+      const cmd = remoteCommand(`${role}-token`, controlConnection, undefined, text("token", [wait, role, ...rotate]),
+        { logging: "none" },
+        { dependsOn: [controlInstall, init], additionalSecretOutputs: ["stdout"] });
       return pulumi.secret(cmd.stdout);
     };
     this.managerJoinToken = token("manager");
     this.workerJoinToken = token("worker");
 
-    // Labels are set, and removal is driven, from the first manager: workers cannot do either.
-    const member = (host: SwarmHost, role: string, nodeId: pulumi.Input<string>, dependsOn: pulumi.Resource[]) =>
-      step(`${host.name}-member`, first,
-        installedStepCommand("label", [wait, nodeId, ...labelArgs(host, role)]),
-        {
-          delete: pulumi.output(nodeId).apply((id) => installedStepCommand("remove", [deleteWait, id, drain])),
-          triggers: [host.privateIp],
-        },
-        { dependsOn });
+    // The label step: Ready, active, labelled, and the node it replaced removed.
+    const label = (host: SwarmHost, role: string, nodeId: pulumi.Input<string>) =>
+      text("label", [wait, nodeId, name, host.name, drain, ...labelArgs(host, role)]);
+    // A manager labels itself once it has joined; workers are labelled by a listed manager.
+    const managerMember = (host: SwarmHost, nodeId: pulumi.Input<string>, dependsOn: pulumi.Resource[]) =>
+      step(`${host.name}-member`, host, label(host, "manager", nodeId), {}, { dependsOn });
+    const workerMember = (host: SwarmHost, nodeId: pulumi.Input<string>, dependsOn: pulumi.Resource[]) =>
+      remoteCommand(`${host.name}-member`, postConnection, host.privateIp, label(host, "worker", nodeId), {},
+        { dependsOn: [...managerInstalls, ...dependsOn] });
 
     // The provider runs a delete with the stdin of the last create, and sends it to whatever
     // answers at the stored address. So the join, which gets the token on stdin, has no delete;
     // the node's `leave` step holds the delete hook and is given no stdin at all. Its create is
     // empty: nothing runs until the node goes away.
-    const join = (host: SwarmHost, role: "manager" | "worker", tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) => {
-      const joined = step(`${host.name}-join`, host,
-        installedStepCommand("join", [wait, role, host.privateIp, tokenName(role), ...managerIps.filter((ip) => ip !== host.privateIp)]),
+    const join = (host: SwarmHost, role: "manager" | "worker", gate: number, tokenOut: pulumi.Output<string>, dependsOn: pulumi.Resource[]) =>
+      step(`${host.name}-join`, host,
+        text("join", [wait, role, host.privateIp, tokenName(role), gate], peersOf(host.privateIp)),
         { stdin: tokenOut },
         { dependsOn: [init, ...dependsOn] });
-      const leaving = leaveOnDelete ? [step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] })] : [];
-      return { joined, leaving };
-    };
 
-    const members: command.remote.Command[] = [member(first, "manager", init.stdout, [])];
+    // One manager at a time: each joins after the previous one's label step (the gate), and
+    // leaves before it on delete, so the quorum is never cut twice at once. The first one's
+    // join is a no-op on day 1 (init made it a manager) and joins a replaced one.
+    const members: command.remote.Command[] = [];
     const managerJoins: command.remote.Command[] = [];
-    // Managers join one at a time, each after the previous is Reachable; the member chain makes
-    // deletes run in reverse, one manager at a time, so the quorum is never cut twice at once.
-    // A member depends on its node's leave step, so the node is removed before it leaves.
-    for (const host of others) {
-      const { joined, leaving } = join(host, "manager", this.managerJoinToken, managerJoins.slice(-1));
+    const managerLeaves: command.remote.Command[] = [];
+    managers.forEach((host, k) => {
+      const joined = join(host, "manager", k + 1, this.managerJoinToken, members.slice(-1));
       managerJoins.push(joined);
-      members.push(member(host, "manager", joined.stdout, [members[members.length - 1], ...leaving]));
+      if (leaveOnDelete && k > 0) {
+        managerLeaves.push(step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined, ...managerLeaves.slice(-1)] }));
+      }
+      members.push(managerMember(host, joined.stdout, [joined]));
+    });
+    // Workers need only the first manager and the worker token, never the other managers; a
+    // batch waits for the previous batch's label steps.
+    const workerJoins: command.remote.Command[] = [];
+    let previousBatch: pulumi.Resource[] = [];
+    for (const batch of inBatches(workers, args.serialJoins ? 1 : workerBatchSize(args.rollingBatch, workers.length))) {
+      const labelled: pulumi.Resource[] = [];
+      for (const host of batch) {
+        const serial = args.serialJoins ? [...managerJoins, ...workerJoins].slice(-1) : [];
+        const joined = join(host, "worker", 0, this.workerJoinToken, [...previousBatch, ...serial]);
+        workerJoins.push(joined);
+        if (leaveOnDelete) step(`${host.name}-leave`, host, undefined, { delete: leave }, { dependsOn: [joined] });
+        const member = workerMember(host, joined.stdout, [joined, members[0]]);
+        labelled.push(member);
+        members.push(member);
+      }
+      previousBatch = labelled;
     }
-    // Workers need only the first manager and the worker token, never the other managers.
-    const workerJoins: { joined: command.remote.Command; leaving: command.remote.Command[] }[] = [];
-    for (const host of workers) {
-      const previous = args.serialJoins ? [...managerJoins, ...workerJoins.map((w) => w.joined)].slice(-1) : [];
-      workerJoins.push(join(host, "worker", this.workerJoinToken, previous));
+
+    // Nodes of this stack whose host is no longer listed leave the swarm here.
+    const prune = remoteCommand("prune", postConnection, undefined,
+      text("prune", [wait, name, drain, ...[...managers, ...workers].map((h) => h.name)]), {},
+      { dependsOn: [...managerInstalls, ...members] });
+    const after: command.remote.Command[] = [prune];
+    if (args.rebalance ?? true) {
+      // Its input is what the probe found uneven, so it runs exactly when there is work.
+      after.push(remoteCommand("rebalance", postConnection, undefined,
+        text("rebalance", [wait, "apply", Math.max(drain, 60)], probe.apply((p) => p.unbalanced)), {},
+        { dependsOn: [prune] }));
     }
-    workers.forEach((host, i) => members.push(member(host, "worker", workerJoins[i].joined.stdout, workerJoins[i].leaving)));
 
     this.leaderAddress = pulumi.output(first.privateIp);
-    this.managerNodeIds = [init.stdout, ...managerJoins.map((j) => j.stdout)];
-    this.workerNodeIds = workerJoins.map((w) => w.joined.stdout);
-    this.ready = pulumi.all(members.map((m) => m.stdout));
+    this.managerAddresses = pulumi.all(managerIps);
+    this.managerNodeIds = managerJoins.map((j) => j.stdout);
+    this.workerNodeIds = workerJoins.map((j) => j.stdout);
+    const afterDone = pulumi.all(after.map((a) => a.stdout));
+    this.ready = pulumi.all([pulumi.all(members.map((m) => m.stdout)), afterDone]).apply(([ids]) => ids);
     this.registerOutputs({
       managerJoinToken: this.managerJoinToken,
       workerJoinToken: this.workerJoinToken,
       leaderAddress: this.leaderAddress,
+      managerAddresses: this.managerAddresses,
       managerNodeIds: this.managerNodeIds,
       workerNodeIds: this.workerNodeIds,
       ready: this.ready,

@@ -12,6 +12,8 @@ import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./instance-type";
 import { ARGS_NAMES, SettingNames, Unchecked } from "./setting-names";
 import { sshPublicKeyProblems } from "./ssh-key";
 import { NEW_INSTANCE_DOCKER_WAIT_SECONDS, waitSecondsProblems } from "./waits";
+import { SWARM_CLUSTER_TAG, SWARM_ROLE_TAG } from "./ports";
+import { RollingBatch } from "./rolling";
 import { DEFAULT_MANAGER_COUNT, DEFAULT_WORKER_COUNT } from "./quorum";
 import { Services } from "./services";
 import {
@@ -108,6 +110,11 @@ export interface SwarmClusterArgs {
    * @default unset
    */
   restoreFrom?: string;
+  /**
+   * How many nodes a change that restarts or replaces them reaches at a time (see
+   * components/rolling.ts). @default { managers: 1, workers: "25%" }
+   */
+  rollingBatch?: RollingBatch;
   /** Tags added to every AWS resource. @default {} */
   tags?: Record<string, string>;
   /**
@@ -259,6 +266,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly sshPrivateKey?: pulumi.Output<string>;
   /** Private address of the first manager, which created the swarm (not necessarily the current leader). */
   readonly leaderAddress: pulumi.Output<string>;
+  /** Private addresses of every manager: clients that want any manager pick one of these. */
+  readonly managerAddresses: pulumi.Output<string[]>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
   /** DNS name of the load balancer of published ports; undefined when nothing is published. */
@@ -347,12 +356,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
       ...group,
       count: args.managerCount ?? DEFAULT_MANAGER_COUNT,
       instanceType: args.managerInstanceType,
+      rollingBatch: args.rollingBatch,
       securityGroupIds: [this.network.nodesSecurityGroupId, this.network.managersSecurityGroupId],
     }, { parent: this });
     this.workers = new WorkerPool(`${name}-workers`, {
       ...group,
       count: args.workerCount ?? DEFAULT_WORKER_COUNT,
       instanceType: args.workerInstanceType,
+      rollingBatch: args.rollingBatch,
       securityGroupIds: [this.network.nodesSecurityGroupId],
     }, { parent: this });
 
@@ -425,6 +436,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
       leaveOnDelete: false,
       tokenRotation: args.tokenRotation,
       initDependsOn: this.operations?.restore ? [this.operations.restore] : undefined,
+      rollingBatch: args.rollingBatch,
+      // Old instances of a replacement still run (the engine deletes them last), and with all
+      // managers replaced in one `up` only they know the swarm: find them by their tags.
+      formerManagers: aws.ec2.getInstancesOutput({
+        instanceTags: { [SWARM_CLUSTER_TAG]: name, [SWARM_ROLE_TAG]: "manager" },
+        instanceStateNames: ["running"],
+      }, { parent: this }).apply((found) => found.privateIps.map((ip, i) => ({
+        privateIp: ip,
+        connection: connect(pulumi.output(found.publicIps[i] ?? ""), pulumi.output(ip)),
+      }))),
     }, { parent: this });
     const ops = this.operations;
     if (ops?.unlockKeySecretArn) {
@@ -552,6 +573,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.managerJoinToken = this.bootstrap.managerJoinToken;
     this.workerJoinToken = this.bootstrap.workerJoinToken;
     this.leaderAddress = this.bootstrap.leaderAddress;
+    this.managerAddresses = this.bootstrap.managerAddresses;
     this.bastionPublicIp = bastion;
     this.loadBalancerDnsName = this.publishedPorts?.dnsName;
     this.alarmTopicArn = this.alarms.topicArn;
@@ -568,6 +590,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       workerJoinToken: this.workerJoinToken,
       sshPrivateKey: this.sshPrivateKey,
       leaderAddress: this.leaderAddress,
+      managerAddresses: this.managerAddresses,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
       alarmTopicArn: this.alarmTopicArn,

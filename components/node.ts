@@ -8,6 +8,7 @@ import { spread } from "./azs";
 import { shown } from "./errors";
 import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./instance-type";
 import { SWARM_CLUSTER_TAG, SWARM_ROLE_TAG } from "./ports";
+import { inBatches, RollingBatch, rollingBatchProblems, workerBatchSize } from "./rolling";
 import { NodeKind, nodeRole } from "./roles";
 
 /** AL2023 x86_64 (and arm64) standard AMIs; `al2023-ami-minimal-*` lacks the packages we use. */
@@ -116,11 +117,14 @@ export function swarmInstance(
       metadataOptions: imdsV2(2),
       rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSize },
       userData: dockerUserData(),
-      userDataReplaceOnChange: false,
+      // A change that restarts the instance (type, user data) replaces it instead, so the
+      // bootstrap can gate it: the new node joins before the old one is drained and removed
+      // (rolling.ts). The AMI already forces a new instance.
+      userDataReplaceOnChange: true,
       tags,
       volumeTags: tags,
     },
-    opts,
+    pulumi.mergeOptions(opts, { replaceOnChanges: ["instanceType"] }),
   );
 }
 
@@ -194,6 +198,11 @@ export interface NodeGroupArgs {
   clusterName?: string;
   /** Tags for every resource; `Name`, `swarm:role`, `swarm:cluster` are set for you. @default {} */
   tags?: Record<string, string>;
+  /**
+   * How many instances a change reaches at a time: each manager waits for the previous one,
+   * each batch of workers for the previous batch. @default { managers: 1, workers: "25%" }
+   */
+  rollingBatch?: RollingBatch;
 }
 
 /** Every problem with the shared node-group arguments; messages name the setting and value. */
@@ -224,6 +233,7 @@ export function nodeGroupProblems(a: NodeGroupArgs): string[] {
   if (a.clusterName !== undefined && (typeof a.clusterName !== "string" || a.clusterName === "")) {
     problems.push(`clusterName is ${shown(a.clusterName)}; use a non-empty name.`);
   }
+  problems.push(...rollingBatchProblems(a.rollingBatch, "rollingBatch"));
   for (const key of [SWARM_ROLE_TAG, SWARM_CLUSTER_TAG, "Name"]) {
     if (a.tags && key in a.tags) {
       problems.push(`tags sets ${shown(key)}; the component sets that tag itself: remove it.`);
@@ -262,25 +272,33 @@ export function createNodeGroup(
   // A new AL2023 release must not replace every node (and a quorum) on the next `up`.
   const ignoreChanges = args.amiId === undefined ? ["ami"] : [];
   const placement = spread(count, args.subnetIds.length);
-  const instances = placement.map((az, i) =>
-    swarmInstance(
-      `${name}-${kind}-${i + 1}`,
-      {
-        kind,
-        clusterName: args.clusterName ?? name,
-        subnetId: args.subnetIds[az],
-        securityGroupIds: args.securityGroupIds,
-        instanceType: args.instanceType ?? DEFAULT_INSTANCE_TYPE,
-        keyName: args.keyName,
-        associatePublicIpAddress: args.associatePublicIpAddress ?? false,
-        amiId,
-        rootVolumeSize: args.rootVolumeSize ?? 20,
-        instanceProfile: instanceProfile.name,
-        tags,
-      },
-      { parent, ignoreChanges },
-    ),
-  );
+  // A change reaches managers one at a time and workers a batch at a time: each instance
+  // depends on the previous batch (rolling.ts), and the engine updates or replaces it only once
+  // that batch is done. Day 1 pays for it: instances are created batch after batch too.
+  const size = kind === "manager" ? 1 : workerBatchSize(args.rollingBatch, count);
+  const instances: aws.ec2.Instance[] = [];
+  for (const batch of inBatches(placement.map((az, i) => ({ az, i })), size)) {
+    const previous = instances.slice(-size);
+    for (const { az, i } of batch) {
+      instances.push(swarmInstance(
+        `${name}-${kind}-${i + 1}`,
+        {
+          kind,
+          clusterName: args.clusterName ?? name,
+          subnetId: args.subnetIds[az],
+          securityGroupIds: args.securityGroupIds,
+          instanceType: args.instanceType ?? DEFAULT_INSTANCE_TYPE,
+          keyName: args.keyName,
+          associatePublicIpAddress: args.associatePublicIpAddress ?? false,
+          amiId,
+          rootVolumeSize: args.rootVolumeSize ?? 20,
+          instanceProfile: instanceProfile.name,
+          tags,
+        },
+        { parent, ignoreChanges, dependsOn: previous },
+      ));
+    }
+  }
   return {
     instances,
     nodeNames: instances.map((_, i) => `${kind}-${i + 1}`),

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 /** The shell steps of the bootstrap protocol, one file each under components/scripts/. */
 export type Step =
-  | "init" | "token" | "join" | "label" | "remove" | "leave" | "registry" | "registry-remove"
+  | "init" | "token" | "join" | "label" | "remove" | "leave" | "prune" | "rebalance" | "registry" | "registry-remove"
   | "compose-deploy" | "compose-remove" | "metrics" | "metrics-install" | "journal"
   // Programs installed as files rather than run as steps: the worker groups' boot and the keeper.
   | "worker-boot" | "keeper";
@@ -55,7 +55,7 @@ export function renderStepCommand(step: Step, args: string[]): string {
 export const STEPS_DIR = "/var/lib/aws-swarm/steps";
 
 /** Steps that run from the installed copy (the bootstrap's; the registry's stay inline). */
-export const INSTALLED_STEPS: readonly Step[] = ["init", "token", "join", "label", "remove", "leave"];
+export const INSTALLED_STEPS: readonly Step[] = ["init", "token", "join", "label", "remove", "leave", "prune", "rebalance"];
 
 /** Version of the installed steps: a hash of every script they are made of. */
 export function stepsVersion(): string {

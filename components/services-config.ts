@@ -93,6 +93,8 @@ export interface ServiceSpec {
   networks: string[];
   /** The service's own log driver; absent: the cluster's default (SwarmCluster `logs`). */
   logging?: ServiceLogging;
+  /** Whether the bootstrap may rebalance it (service label `aws-swarm.rebalance`). */
+  rebalance: boolean;
 }
 
 /** A log driver a service sets for itself, instead of the cluster's default. */
@@ -132,6 +134,12 @@ export interface ServiceDefinition {
   networks?: string[];
   /** The service's own log driver. @default the cluster's (`logs.driver`, normally awslogs to its log group) */
   logging?: ServiceLogging;
+  /**
+   * Let the bootstrap restart this service's tasks (`docker service update --force`, within
+   * its update policy) when they are spread unevenly after nodes came back or were added;
+   * false for services that must never restart on their own. @default true
+   */
+  rebalance?: boolean;
 }
 
 /**
@@ -197,7 +205,7 @@ export interface ServicesParseOptions {
 
 const SERVICE_FIELDS = [
   "name", "image", "replicas", "global", "ports", "env", "secrets", "constraints",
-  "placementPreferences", "update", "networks", "logging",
+  "placementPreferences", "update", "networks", "logging", "rebalance",
 ] as const;
 const PORT_FIELDS = ["published", "target", "protocol"] as const;
 const UPDATE_FIELDS = ["parallelism", "order", "failureAction", "delay"] as const;
@@ -491,6 +499,9 @@ function parseService(
               `"-" or "_" only between them, e.g. "${DEFAULT_OVERLAY_NETWORK}".`,
         );
   const logging = value.logging === undefined ? undefined : parseLogging(value.logging, `${where}.logging`, problems);
+  if (value.rebalance !== undefined && typeof value.rebalance !== "boolean") {
+    problems.push(`${where}.rebalance is ${shown(value.rebalance)}; use false to keep the bootstrap from restarting its tasks to spread them, or leave it out.`);
+  }
   if (problems.length > before) return undefined;
   return {
     name: name as string,
@@ -505,6 +516,7 @@ function parseService(
     update,
     networks: [...new Set(networks ?? [])],
     ...(logging ? { logging } : {}),
+    rebalance: value.rebalance !== false,
   };
 }
 

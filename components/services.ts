@@ -279,6 +279,8 @@ export function serviceArgs(
   const replicas = spec.replicas ?? 0;
   return {
     name: spec.name,
+    // Read by the bootstrap's rebalance step (components/scripts/rebalance.sh).
+    labels: [{ label: "aws-swarm.rebalance", value: String(spec.rebalance) }],
     mode: spec.global ? { global: true } : { replicated: { replicas } },
     taskSpec: {
       containerSpec: {

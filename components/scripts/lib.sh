@@ -88,3 +88,123 @@ aws_cli() {
   command -v aws >/dev/null 2>&1 || die "the AWS CLI is not installed on $(hostname); install it (Debian: apt-get install awscli)"
   aws ${AWS_SWARM_ENDPOINT_URL:+--endpoint-url "$AWS_SWARM_ENDPOINT_URL"} "$@"
 }
+
+# --- day 2: joining, gating and removing nodes (shared by init, join, label, prune, leave) ---
+
+# Node labels the bootstrap owns: which stack a node belongs to, and which logical host it is.
+# A replaced host's new node carries the same host label as the old one, which is how the old
+# node is found and removed after its replacement is in.
+STACK_LABEL=aws-swarm.stack
+HOST_LABEL=aws-swarm.host
+
+# Joins this daemon to the swarm of the first address in "$@" that answers on 2377, as role $1,
+# advertising $2, with the token in $JOIN_TOKEN (never an argument: it would show up in ps).
+# Leaves a failed join clean. Sets JOINED_VIA.
+swarm_join() {
+  _role=$1
+  _addr=$2
+  shift 2
+  JOINED_VIA=
+  for _m in "$@"; do
+    if port_open "$_m" 2377; then JOINED_VIA=$_m; break; fi
+  done
+  [ -n "$JOINED_VIA" ] || die "no manager answers on 2377 (tried: $*) from $(hostname); check that the managers are up and that their security group allows 2377/tcp from the nodes group"
+  log "joining $JOINED_VIA as a $_role, advertising $_addr"
+  _body=$(printf '{"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s:2377"],"JoinToken":"%s"}' "$_addr" "$JOINED_VIA" "$JOIN_TOKEN")
+  _sock=/var/run/docker.sock
+  [ -S "$_sock" ] || _sock=/run/docker.sock
+  if ! _reply=$(printf '%s' "$_body" | curl -sS --max-time 60 --unix-socket "$_sock" -H 'Content-Type: application/json' \
+      -X POST --data-binary @- -w '\n%{http_code}' http://localhost/swarm/join 2>&1); then
+    printf '%s\n' "$_reply" | redact >&2
+    die "could not reach the Docker API on $(hostname) to join"
+  fi
+  unset _body
+  _code=$(printf '%s\n' "$_reply" | tail -n 1)
+  if [ "$_code" != 200 ]; then
+    _msg=$(printf '%s\n' "$_reply" | sed '$d' | redact)
+    # A failed join keeps retrying in the background; stop it so the node is left clean.
+    docker swarm leave --force >/dev/null 2>&1 || true
+    JOIN_ERROR=$_msg
+    return 1
+  fi
+  load_info
+}
+
+# Reachable managers (Leader included) as this manager sees them.
+reachable_managers() {
+  docker node ls -f role=manager --format '{{.ManagerStatus}}' 2>/dev/null | grep -cE '^(Leader|Reachable)$' || true
+}
+
+# The rolling gate: waits until this manager is Reachable, the swarm has a leader and at least
+# $1 managers are reachable, at most $2 seconds. The next node of a rollout starts only after it.
+manager_gate() {
+  _want=$1
+  _end=$(( $(now) + $2 ))
+  until [ "$(docker node inspect self -f '{{.ManagerStatus.Reachability}}' 2>/dev/null)" = reachable ] &&
+      docker node ls -f role=manager --format '{{.ManagerStatus}}' 2>/dev/null | grep -qx Leader &&
+      [ "$(reachable_managers)" -ge "$_want" ]; do
+    [ "$(now)" -lt "$_end" ] || die "$(hostname) joined but the swarm did not get $_want reachable managers and a leader within ${2}s (now $(reachable_managers)); the rollout stops here and the other nodes stay untouched: check 2377/tcp between managers and 'docker node ls', then run pulumi up again"
+    nap
+  done
+}
+
+# "id role stack host" for every node of the swarm, one line each.
+node_table() {
+  _ids=$(docker node ls -q 2>/dev/null) || return 1
+  [ -n "$_ids" ] || return 0
+  # shellcheck disable=SC2086
+  docker node inspect $_ids -f "{{.ID}} {{.Spec.Role}} {{index .Spec.Labels \"$STACK_LABEL\"}} {{index .Spec.Labels \"$HOST_LABEL\"}}" 2>/dev/null
+}
+
+# True when every replicated service runs as many tasks as it wants ("5/5").
+services_converged() {
+  docker service ls --format '{{.Mode}} {{.Replicas}}' 2>/dev/null | awk '
+    $1 == "replicated" { split($2, r, "/"); if (r[1] + 0 < r[2] + 0) bad = 1 }
+    END { exit bad }'
+}
+
+# Demotes node $1 if it is a manager, drains it, waits at most $2 s for its tasks to run
+# elsewhere, and removes it. Runs on a manager that is not $1. Managers go one at a time (callers are serial),
+# and Docker itself refuses a demotion that would lose the quorum.
+remove_node() {
+  _node=$1
+  _drain=$2
+  if ! docker node inspect "$_node" >/dev/null 2>&1; then
+    log "node $_node is not in the swarm; nothing to remove"
+    return 0
+  fi
+  [ "$_node" != "$NODE_ID" ] || die "node $_node is the manager this step runs on; it cannot remove itself"
+  # A manager is demoted first, while its tasks still run: if it leads, leadership moves
+  # before any task does, so tasks are never rescheduled during an election.
+  if [ "$(docker node inspect "$_node" -f '{{.Spec.Role}}')" = manager ]; then
+    log "demoting $_node"
+    retry_update docker node demote "$_node" || die "could not demote $_node; demote it by hand (docker node demote $_node), then run pulumi up again"
+    _end=$(( $(now) + 60 ))
+    while [ -n "$(docker node inspect "$_node" -f '{{if .ManagerStatus}}manager{{end}}' 2>/dev/null)" ] ||
+        ! docker node ls -f role=manager --format '{{.ManagerStatus}}' 2>/dev/null | grep -qx Leader; do
+      [ "$(now)" -lt "$_end" ] || die "$_node is still in the Raft member list (or the swarm has no leader) 60s after demotion"
+      nap
+    done
+  fi
+  log "draining $_node"
+  retry_update docker node update --availability drain "$_node" || die "could not drain $_node"
+  _end=$(( $(now) + _drain ))
+  while [ -n "$(docker node ps "$_node" -q -f desired-state=running 2>/dev/null)" ]; do
+    if [ "$(now)" -ge "$_end" ]; then
+      log "tasks on $_node did not stop within ${_drain}s; removing it anyway"
+      break
+    fi
+    nap
+  done
+  # Tasks that left the node must be running elsewhere before the next node of a rollout goes.
+  until services_converged; do
+    if [ "$(now)" -ge "$_end" ]; then
+      log "not every service had all its tasks running within ${_drain}s; going on"
+      break
+    fi
+    nap
+  done
+  log "removing $_node"
+  retry_update docker node rm --force "$_node" || die "could not remove $_node"
+  log "removed $_node"
+}

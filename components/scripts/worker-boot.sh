@@ -84,7 +84,7 @@ while :; do
     # variable here, an argument, a file or a log line.
     if aws_cli ssm get-parameter --name "$AWS_SWARM_TOKEN_PARAMETER" --with-decryption --query Parameter.Value --output text 2>/dev/null |
         sh -c ". '$AWS_SWARM_STEPS/lib.sh'; . '$AWS_SWARM_STEPS/join.sh'" swarm-join \
-          "$(( deadline - $(now) > 1 ? deadline - $(now) : 1 ))" worker "$addr" "${AWS_SWARM_TOKEN_STEP_NAME:-the worker token step}" \
+          "$(( deadline - $(now) > 1 ? deadline - $(now) : 1 ))" worker "$addr" "${AWS_SWARM_TOKEN_STEP_NAME:-the worker token step}" 0 \
           $(printf '%s' "$managers" | tr ',' ' ') >/dev/null; then
       log "joined the swarm (attempt $attempt)"
       if [ -n "${AWS_SWARM_REGISTRY:-}" ]; then

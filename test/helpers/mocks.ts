@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
  * compute. Loaded once per mocha process from .mocharc.json, before any resource module.
  */
 export const created: pulumi.runtime.MockResourceArgs[] = [];
+// The bootstrap's control probe dials the managers over SSH; the mocked hosts do not exist.
+process.env.AWS_SWARM_PROBE = "off";
 export const invoked: pulumi.runtime.MockCallArgs[] = [];
 
 /** Availability zones the mocked region reports. */
@@ -20,6 +22,8 @@ const invokeResults: Record<string, (args: Record<string, unknown>) => Record<st
     id: "us-east-1",
   }),
   "aws:ec2/getAmi:getAmi": () => ({ id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", name: "al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64", rootDeviceName: "/dev/xvda" }),
+  // No instance of the stack runs yet (the day-1 case); SwarmCluster looks up its managers.
+  "aws:ec2/getInstances:getInstances": () => ({ id: "us-east-1", ids: [], privateIps: [], publicIps: [], ipv6Addresses: [] }),
   "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", id: "us-east-1", region: "us-east-1" }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
   "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/test", userId: "AIDTEST" }),
@@ -113,6 +117,25 @@ pulumi.runtime.setMocks(
   "test",
   false,
 );
+
+/**
+ * Direct dependencies (`dependsOn` and data) of each registered resource, by name, as the SDK
+ * sends them to the engine: the mocks never see them, the engine orders updates and deletes by them.
+ */
+export const dependenciesOf = new Map<string, string[]>();
+/** The `replaceOnChanges` option of each registered resource, by name, as the SDK sends it. */
+export const replaceOnChangesOf = new Map<string, string[]>();
+{
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getName(): string; getDependenciesList(): string[]; getReplaceonchangesList(): string[] }, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    dependenciesOf.set(req.getName(), req.getDependenciesList().map((urn) => urn.split("::").pop()!));
+    replaceOnChangesOf.set(req.getName(), req.getReplaceonchangesList());
+    return register(req, callback);
+  };
+}
 
 /** Resolves an Output's value; rejects after `ms` so a broken graph fails the test instead of hanging. */
 export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>, ms = 10000): Promise<T> {

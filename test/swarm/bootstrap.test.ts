@@ -81,7 +81,7 @@ describe("SwarmBootstrap on a real swarm", function () {
     const again = await deploy(managers(3), workers(3), "always");
     assert.strictEqual(again.ran.length, first.ran.length);
     const steps = again.ran.filter((r) => /-(init|join)$/.test(r.name));
-    assert.strictEqual(steps.length, 6);
+    assert.strictEqual(steps.length, 7);
     for (const r of steps) assert.match(r.stderr, /nothing to do/, r.name);
     assert.deepStrictEqual(await nodes(lab, 1), before);
     assert.strictEqual((await lab.exec(3, "docker info -f '{{.Swarm.Cluster.ID}}'")).stdout.trim(), clusterId);
@@ -102,27 +102,21 @@ describe("SwarmBootstrap on a real swarm", function () {
     assert.ok(j5.start >= j4.end, "manager-5 joined before manager-4 was done");
   });
 
-  it("scales down to 3 + 2 through the delete hooks, keeping quorum and replicas, leaving no Down node", async () => {
-    const checks: string[] = [];
+  it("scales down to 3 + 2 through the prune step and the leave hooks, keeping quorum and replicas, leaving no Down node", async () => {
     const down = await deploy(managers(3), workers(2));
     const deletes = down.ran.filter((r) => r.operation === "delete" && r.commandText !== "");
     assert.deepStrictEqual(deletes.map((r) => r.name).sort(), [
-      "lab-manager-4-leave", "lab-manager-4-member", "lab-manager-5-leave", "lab-manager-5-member",
-      "lab-worker-3-leave", "lab-worker-3-member", "lab-worker-4-leave", "lab-worker-4-member",
-      "lab-worker-5-leave", "lab-worker-5-member",
+      "lab-manager-4-leave", "lab-manager-5-leave", "lab-worker-3-leave", "lab-worker-4-leave", "lab-worker-5-leave",
     ]);
     // The provider gives a delete the stdin of the last create: none may hold a join token.
     assert.deepStrictEqual(deletes.filter((r) => r.stdinSent).map((r) => r.name), []);
-    // managers left one at a time: manager-5 was fully removed before manager-4 was touched
-    const idx = (n: string) => deletes.findIndex((r) => r.name === n);
-    assert.ok(idx("lab-manager-5-member") < idx("lab-manager-4-member"));
-    for (const n of ["manager-4", "manager-5", "worker-3", "worker-4", "worker-5"]) {
-      assert.ok(idx(`lab-${n}-member`) < idx(`lab-${n}-leave`), `${n} left before it was removed`);
-    }
-    for (const r of deletes.filter((d) => d.name.endsWith("-member"))) {
-      assert.match(r.stderr, /removed /, r.name);
-      checks.push(r.name);
-    }
+    // The prune step, a registration, ran before every delete: workers first, then one manager at a time.
+    const prune = down.ran.find((r) => r.name === "lab-prune")!;
+    assert.ok(deletes.every((d) => d.start >= prune.end), "a node left before the prune removed it");
+    const removed = [...prune.stderr.matchAll(/(\S+) \((\w+)\) is no longer in stack lab/g)].map((m) => m[1]);
+    assert.deepStrictEqual(removed.slice(0, 3).sort(), ["worker-3", "worker-4", "worker-5"]);
+    assert.deepStrictEqual(removed.slice(3).sort(), ["manager-4", "manager-5"]);
+    const checks = [...prune.stderr.matchAll(/removed \S+/g)];
     const rows = await settled(lab, 1, 5);
     assert.strictEqual(rows.filter((r) => r.status === "Down").length, 0);
     assert.strictEqual(rows.filter((r) => r.manager !== "").length, 3);
@@ -154,16 +148,15 @@ describe("SwarmBootstrap on a real swarm", function () {
     });
   });
 
-  it("refuses to start a second swarm when the first manager is replaced by a new host", async () => {
+  it("joins a replaced first manager to the running swarm instead of starting a second one", async () => {
     const replaced = [labHost(lab, 11, "manager-1"), ...managers(3).slice(1)];
-    await assert.rejects(deploy(replaced, workers(2)), (e: unknown) => {
-      assert.ok(e instanceof CommandFailed, String(e));
-      assert.strictEqual(e.command, "lab-manager-1-init");
-      assert.match(e.stderr, /manager 10\.234\.0\.12 already runs a swarm \(it answers on 2377\), so sbt-h11 will not create a second one/);
-      return true;
-    });
-    assert.strictEqual(await swarmState(lab, 11), "inactive");
-    await settled(lab, 2, 5);
+    const { ran } = await deploy(replaced, workers(2));
+    const init = ran.find((r) => r.name === "lab-manager-1-init" && r.operation === "create")!;
+    assert.match(init.stderr, /manager 10\.234\.0\.12 already runs this stack's swarm \(it answers on 2377\); sbt-h11 joins it in its join step and creates no second swarm/);
+    const rows = await settled(lab, 2, 5);
+    assert.deepStrictEqual(rows.filter((r) => r.manager).map((r) => r.hostname).sort(), ["sbt-h11", "sbt-h2", "sbt-h3"]);
+    assert.strictEqual((await lab.exec(11, "docker info -f '{{.Swarm.Cluster.ID}}'")).stdout.trim(), clusterId);
+    assert.strictEqual(await swarmState(lab, 1), "inactive");
   });
 
   it("removes every node on destroy and leaves the hosts clean", async () => {

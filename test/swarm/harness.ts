@@ -86,6 +86,11 @@ export class SwarmHarness {
   readonly state = new Map<string, StateEntry>();
   /** Every operation run, in order, across deployments. */
   readonly log: CommandRecord[] = [];
+  /**
+   * Old commands of replacements whose delete has not succeeded yet. The engine keeps them as
+   * pending deletes and tries again at the end of every later `up` until one succeeds.
+   */
+  readonly pendingDeletes: StateEntry[] = [];
   private readonly keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-harness-"));
   private keyFiles = new Map<string, string>();
 
@@ -159,10 +164,15 @@ export class SwarmHarness {
     try {
       const value = await Promise.race([resolveOutput(program()), failed, timeout]);
       const gone = [...this.state.entries()].filter(([name]) => !seen.has(name)).map(([, e]) => e);
-      for (const record of await this.removeAll([...gone, ...pendingDeletes])) {
+      // Create before delete: the new commands of a replaced host exist by now; its old ones
+      // are deleted last, with their old inputs, together with what the program dropped.
+      this.pendingDeletes.push(...pendingDeletes);
+      await this.removeAll([...gone, ...this.pendingDeletes], (entry, record) => {
         ran.push(record);
-        if (!seen.has(record.name)) this.state.delete(record.name);
-      }
+        const pending = this.pendingDeletes.indexOf(entry);
+        if (pending >= 0) this.pendingDeletes.splice(pending, 1);
+        else this.state.delete(record.name);
+      });
       return { value, ran };
     } finally {
       clearTimeout(timer);
@@ -171,8 +181,13 @@ export class SwarmHarness {
 
   /** Like `pulumi destroy`: every command's delete, in the engine's levels. */
   async destroy(): Promise<CommandRecord[]> {
-    const ran = await this.removeAll([...this.state.values()]);
-    for (const r of ran) this.state.delete(r.name);
+    const ran: CommandRecord[] = [];
+    await this.removeAll([...this.state.values(), ...this.pendingDeletes], (entry, record) => {
+      ran.push(record);
+      const pending = this.pendingDeletes.indexOf(entry);
+      if (pending >= 0) this.pendingDeletes.splice(pending, 1);
+      else this.state.delete(record.name);
+    });
     return ran;
   }
 
@@ -181,19 +196,17 @@ export class SwarmHarness {
    * reverse dependency order, each level in parallel, a barrier between levels. A failure ends
    * the run after its level, as later levels would skip what depends on it.
    */
-  private async removeAll(entries: StateEntry[]): Promise<CommandRecord[]> {
-    const ran: CommandRecord[] = [];
+  private async removeAll(entries: StateEntry[], deleted: (entry: StateEntry, record: CommandRecord) => void): Promise<void> {
     let remaining = [...entries];
     while (remaining.length > 0) {
       const level = remaining.filter((e) => !remaining.some((o) => o !== e && o.record.dependsOn.includes(e.record.name)));
       if (level.length === 0) throw new Error(`a dependency cycle among ${remaining.map((e) => e.record.name).join(", ")}`);
       const results = await Promise.allSettled(level.map((e) => this.remove(e)));
-      for (const r of results) if (r.status === "fulfilled") ran.push(r.value);
+      results.forEach((r, i) => { if (r.status === "fulfilled") deleted(level[i], r.value); });
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
       remaining = remaining.filter((e) => !level.includes(e));
     }
-    return ran;
   }
 
   /** Removes the temporary key files. */

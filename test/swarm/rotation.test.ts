@@ -33,7 +33,7 @@ describe("SwarmBootstrap token rotation on a real swarm", function () {
     const now = await token(r.bootstrap);
     assert.notStrictEqual(now, start.token);
     assert.deepStrictEqual(r.ran.filter((x) => x.commandText).map((x) => [x.name, x.operation]).sort(), [
-      ["lab-manager-token", "update"], ["lab-worker-1-join", "update"], ["lab-worker-token", "update"],
+      ["lab-manager-1-join", "update"], ["lab-manager-token", "update"], ["lab-worker-1-join", "update"], ["lab-worker-token", "update"],
     ]);
     assert.match(r.ran.find((x) => x.name === "lab-worker-1-join")!.stderr, /already in this swarm as a worker; nothing to do/);
     const rows = await settled(lab, 1, 2);

@@ -16,7 +16,7 @@ describe("stack config", () => {
         services: [], publishedCidrs: [], publishedPorts: [], stacks: [], tokenRotation: undefined,
         logs: { driver: "awslogs", retentionDays: 30 }, alarmEmail: undefined, workerGroups: [],
         autolock: false, unlockKeyRotation: undefined, backups: { enabled: true, schedule: "hourly", retentionDays: 14 },
-        restoreFrom: undefined,
+        restoreFrom: undefined, rollingBatch: undefined,
       },
       warnings: [],
     });
@@ -100,7 +100,7 @@ describe("stack config", () => {
 
   it("rejects unknown keys, naming them", () => {
     assert.deepStrictEqual(problems({ "aws-swarm:managerCont": "3" }), [
-      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail, workerGroups, autolock, unlockKeyRotation, backups, restoreFrom.',
+      'aws-swarm:managerCont is not a known setting (value "3"); remove it or use one of: managerCount, workerCount, instanceType, managerInstanceType, workerInstanceType, sshAllowedCidrs, vpcCidr, azCount, nodePlacement, sshPublicKey, registry, services, publishedPorts, publishedCidrs, stacks, tokenRotation, logs, alarmEmail, workerGroups, autolock, unlockKeyRotation, backups, restoreFrom, rollingBatch.',
     ]);
   });
 
@@ -140,6 +140,18 @@ describe("stack config", () => {
       "aws-swarm:publishedPorts[4] repeats 8080/tcp; list each port once.",
       'aws-swarm:publishedPorts[5] is "x"; write a port number or { port: 53, protocol: "udp" }.',
     ]);
+  });
+});
+
+describe("stack config: rollingBatch", () => {
+  const base = { "aws-swarm:sshAllowedCidrs": '["203.0.113.0/24"]' };
+  it("takes a JSON object and checks it with the components' rule", () => {
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:rollingBatch": '{"workers":"50%"}' }).config?.rollingBatch, { workers: "50%" });
+    assert.deepStrictEqual(parseStackConfig({ ...base, "aws-swarm:rollingBatch": '{"managers":2,"workers":0}' }).problems, [
+      "aws-swarm:rollingBatch.managers is 2; managers roll one at a time so the quorum is never cut twice: use 1.",
+      'aws-swarm:rollingBatch.workers is 0; use a whole number of workers from 1 to 1000, or a share from "1%" to "100%".',
+    ]);
+    assert.match(parseStackConfig({ ...base, "aws-swarm:rollingBatch": "25%" }).problems[0], /^aws-swarm:rollingBatch is "25%", which is not JSON; /);
   });
 });
 

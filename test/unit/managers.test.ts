@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ManagerQuorum, ManagerQuorumArgs, managerQuorumProblems } from "../../components/managers";
-import { created, recordedUnder, registeredOutputs, settle, valueOf } from "../helpers/mocks";
+import { WorkerPool } from "../../components/workers";
+import { created, dependenciesOf, replaceOnChangesOf, recordedUnder, registeredOutputs, settle, valueOf } from "../helpers/mocks";
 
 const subnetIds = ["subnet-a", "subnet-b", "subnet-c"];
 const availabilityZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -73,6 +74,32 @@ describe("ManagerQuorum", () => {
     );
   });
 
+  it("orders the managers, so a change (update or replacement) reaches one at a time", async () => {
+    await instancesOf("mq-chain", { count: 5 });
+    const deps = (i: number) => (dependenciesOf.get(`mq-chain-manager-${i}`) ?? []).filter((d) => d.includes("-manager-"));
+    assert.deepStrictEqual(deps(1), []);
+    for (let i = 2; i <= 5; i++) assert.deepStrictEqual(deps(i), [`mq-chain-manager-${i - 1}`], `manager-${i}`);
+  });
+
+  it("orders workers in batches of 25 % by default, and as rollingBatch says", async () => {
+    new WorkerPool("wp-chain", { ...base, count: 8 });
+    new WorkerPool("wp-two", { ...base, count: 5, rollingBatch: { workers: 2 } });
+    await recordedUnder("wp-chain");
+    await recordedUnder("wp-two");
+    const deps = (p: string, i: number) => (dependenciesOf.get(`${p}-worker-${i}`) ?? []).filter((d) => d.includes("-worker-")).sort();
+    assert.deepStrictEqual([1, 2, 3, 4, 8].map((i) => deps("wp-chain", i)), [
+      [], [], ["wp-chain-worker-1", "wp-chain-worker-2"], ["wp-chain-worker-1", "wp-chain-worker-2"], ["wp-chain-worker-5", "wp-chain-worker-6"],
+    ]);
+    assert.deepStrictEqual(deps("wp-two", 5), ["wp-two-worker-3", "wp-two-worker-4"]);
+  });
+
+  it("replaces a manager, never restarts it in place, when its instance type changes", async () => {
+    // Replacement lets the bootstrap gate it; the mocks cannot see options, the SDK sends them.
+    new ManagerQuorum("mq-replace", { ...base, count: 1 });
+    await recordedUnder("mq-replace");
+    assert.deepStrictEqual(replaceOnChangesOf.get("mq-replace-manager-1"), ["instanceType"]);
+  });
+
   it("spreads 7 managers over 3 AZs round-robin: 3, 2, 2", async () => {
     const { quorum, instances } = await instancesOf("mq-seven", { count: 7 });
     const bySubnet = instances.map((i) => i.inputs.subnetId);
@@ -106,7 +133,8 @@ describe("ManagerQuorum", () => {
         volumeType: "gp3",
         volumeSize: 20,
       });
-      assert.strictEqual(i.inputs.userDataReplaceOnChange, false);
+      // A user data change replaces the manager, so the bootstrap can roll it (rolling.ts).
+      assert.strictEqual(i.inputs.userDataReplaceOnChange, true);
       assert.match(i.inputs.userData, /systemctl enable --now docker/);
       assert.doesNotMatch(i.inputs.userData, /SWMTKN|PRIVATE KEY|AKIA|token/i);
     }

@@ -86,7 +86,7 @@ describe("node helpers", () => {
       },
       rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 30 },
       userData: dockerUserData(),
-      userDataReplaceOnChange: false,
+      userDataReplaceOnChange: true,
       tags,
       volumeTags: tags,
     });

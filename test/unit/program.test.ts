@@ -41,16 +41,15 @@ describe("program: dev stack", () => {
   it("creates exactly the bootstrap steps for 1 manager and 1 worker", () => {
     const bootstrap = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-"));
     assert.deepStrictEqual(bootstrap.map((c) => c.name).sort(), [
-      "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-member", "swarm-swarm-manager-1-steps", "swarm-swarm-manager-token",
+      "swarm-swarm-control-steps", "swarm-swarm-manager-1-init", "swarm-swarm-manager-1-join", "swarm-swarm-manager-1-member",
+      "swarm-swarm-manager-1-steps", "swarm-swarm-manager-token", "swarm-swarm-prune", "swarm-swarm-rebalance",
       "swarm-swarm-worker-1-join", "swarm-swarm-worker-1-member", "swarm-swarm-worker-1-steps", "swarm-swarm-worker-token",
     ]);
   });
 
-  it("never dials a node to delete its steps, since its instance is terminated anyway", () => {
-    const withDelete = ofType("command:remote:Command").filter((c) => c.inputs.delete !== undefined);
-    assert.deepStrictEqual(withDelete.map((c) => c.name).sort(), ["swarm-swarm-manager-1-member", "swarm-swarm-worker-1-member"]);
-    const managerHost = (unwrapSecret(withDelete[0].inputs.connection) as { host: string }).host;
-    assert.ok(withDelete.every((c) => (unwrapSecret(c.inputs.connection) as { host: string }).host === managerHost));
+  it("has no bootstrap delete hook at all: removal runs on a manager that answers, in label and prune steps", () => {
+    const withDelete = ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-swarm-") && c.inputs.delete !== undefined);
+    assert.deepStrictEqual(withDelete.map((c) => c.name), []);
   });
 
   it("connects to the nodes' public addresses as ec2-user with the generated key", () => {
@@ -128,7 +127,7 @@ describe("program: prod stack", () => {
   it("keeps join tokens secret", async () => {
     assert.ok(await pulumi.isSecret(out.workerJoinToken as pulumi.Output<unknown>));
     const joins = ofType("command:remote:Command").filter((c) => c.name.endsWith("-join"));
-    assert.strictEqual(joins.length, 5);
+    assert.strictEqual(joins.length, 6);
     assert.ok(joins.every((j) => isWrappedSecret(j.inputs.stdin)));
   });
 });

@@ -1,4 +1,5 @@
 import * as assert from "node:assert";
+import { DEFAULT_ROLLING_BATCH } from "../../components/rolling";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -73,6 +74,11 @@ describe("README Configuration table", () => {
       if (row.default === "`instanceType`") {
         const withBase = parseStackConfig({ ...BASE, [K("instanceType")]: "m7i.large" }).config!;
         assert.strictEqual((withBase as unknown as Record<string, unknown>)[row.key], "m7i.large", row.key);
+        continue;
+      }
+      // Left unset in the stack config: the components apply this default.
+      if (row.key === "rollingBatch") {
+        assert.deepStrictEqual(yaml.load(/^`(.*)`$/.exec(row.default)![1]), DEFAULT_ROLLING_BATCH, row.key);
         continue;
       }
       if (["sshPublicKey", "tokenRotation", "unlockKeyRotation", "restoreFrom"].includes(row.key)) {

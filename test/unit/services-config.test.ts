@@ -27,6 +27,7 @@ const WEB_DEFAULTS: ServiceSpec = {
   placementPreferences: ["spread=node.labels.az"],
   update: { parallelism: 1, order: "start-first", failureAction: "rollback" },
   networks: ["swarm-overlay"],
+  rebalance: true,
 };
 
 describe("service config", () => {
@@ -59,6 +60,7 @@ describe("service config", () => {
         placementPreferences: [],
         update: { parallelism: 2, order: "stop-first", failureAction: "pause", delay: "10s" },
         networks: ["backend", "backend", "frontend"],
+        rebalance: false,
       }]);
       assert.deepStrictEqual(found, []);
       assert.deepStrictEqual(services, [{
@@ -73,6 +75,7 @@ describe("service config", () => {
         placementPreferences: [],
         update: { parallelism: 2, order: "stop-first", failureAction: "pause", delay: "10s" },
         networks: ["backend", "frontend"],
+        rebalance: false,
       }]);
     });
 
@@ -105,7 +108,7 @@ describe("service config", () => {
     it("rejects unknown fields, naming the allowed ones", () => {
       assert.deepStrictEqual(one({ replica: 3 }), [
         `${KEY}[0].replica is not a known setting (value 3); remove it or use one of: name, image, replicas, ` +
-          "global, ports, env, secrets, constraints, placementPreferences, update, networks, logging.",
+          "global, ports, env, secrets, constraints, placementPreferences, update, networks, logging, rebalance.",
       ]);
     });
 

@@ -41,7 +41,7 @@ const SERVICES: ServiceSpec[] = parseServices([
     update: { parallelism: 2, order: "stop-first", failureAction: "pause", delay: "10s" },
   },
   { name: "worker", image: "127.0.0.1:5000/worker:1.0", replicas: 0, secrets: ["db-password"], networks: ["backend"] },
-  { name: "agent", image: "127.0.0.1:5000/agent:1.0", global: true },
+  { name: "agent", image: "127.0.0.1:5000/agent:1.0", global: true, rebalance: false },
 ]).services;
 
 function args(extra: Partial<ServicesArgs> = {}): ServicesArgs {
@@ -157,6 +157,12 @@ describe("Services", () => {
     assert.deepStrictEqual(placement("svc-web"), { constraints: [], prefs: ["spread=node.labels.az"] });
     assert.deepStrictEqual(placement("svc-api"), { constraints: ["node.role==worker"], prefs: ["spread=node.labels.az"] });
     assert.deepStrictEqual(placement("svc-agent"), { constraints: [], prefs: [] });
+  });
+
+  it("labels each service with whether the bootstrap may rebalance it", () => {
+    const labels = (name: string) => byName(recorded, name).inputs.labels;
+    assert.deepStrictEqual(labels("svc-web"), [{ label: "aws-swarm.rebalance", value: "true" }]);
+    assert.deepStrictEqual(labels("svc-agent"), [{ label: "aws-swarm.rebalance", value: "false" }]);
   });
 
   it("attaches services to their networks by ID and mounts their secrets by name", () => {
