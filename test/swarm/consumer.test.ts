@@ -85,9 +85,10 @@ describe("examples/typescript: a consumer of the packed package", function () {
     assert.deepStrictEqual(rows.map((r) => r.manager).sort(), ["", "", "Leader", "Reachable", "Reachable"]);
     assert.strictEqual(first.value[1], lab.addr(1));
     assert.ok(require.cache[path.join(installed, "bootstrap.js")], `SwarmBootstrap was not loaded from the example's node_modules: ${Object.keys(require.cache).filter((k) => k.includes("bootstrap")).join(", ")}`);
-    // Every host got the installed package's copy of the step scripts (the ones in its bin/).
+    // Every host got the installed package's copy of the step scripts (the ones in its bin/), and
+    // so did the manager that answered the probe (control-steps), which runs tokens and labels.
     assert.deepStrictEqual(first.ran.filter((r) => r.name.endsWith("-steps")).map((r) => r.name).sort(),
-      ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"].map((h) => `swarm-${h}-steps`));
+      ["control", "manager-1", "manager-2", "manager-3", "worker-1", "worker-2"].map((h) => `swarm-${h}-steps`));
     const lib = fs.readFileSync(path.join(installed, "scripts", "lib.sh"), "utf8");
     const onHost = await lab.exec(4, "cat /var/lib/aws-swarm/steps/*/lib.sh");
     assert.strictEqual(onHost.stdout.trim(), lib.trim());

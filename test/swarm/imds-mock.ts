@@ -3,7 +3,7 @@
 // built by scripts/imds-mock into a cache outside the repo (like the engine).
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { freePort } from "./moto";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -14,17 +14,6 @@ let binary: string | undefined;
 export function imdsMockBinary(): string {
     binary ??= execFileSync(SCRIPT, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()!;
     return binary;
-}
-
-function freePort(host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, host, () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 export interface ImdsMockOptions {

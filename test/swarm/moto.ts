@@ -27,7 +27,8 @@ export const MOTO_ENV = {
     AWS_DEFAULT_REGION: "us-east-1",
 } as const;
 
-function freePort(host: string): Promise<number> {
+/** A TCP port nothing listens on at `host` now (lab helpers that start servers use it). */
+export function freePort(host: string): Promise<number> {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.once("error", reject);
