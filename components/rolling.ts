@@ -16,8 +16,12 @@ import { shown } from "./errors";
 export interface RollingBatch {
   /** Managers at a time; only 1 keeps the quorum whole while one is away. @default 1 */
   managers?: number;
-  /** Workers at a time: a count, or a share such as "25%" (rounded up, at least 1). @default "25%" */
-  workers?: number | string;
+  /**
+   * Workers at a time: a count such as "3", or a share such as "25%" (rounded up, at least 1).
+   * A string, so that Pulumi's schema inference can describe it to other languages; stack
+   * config may also give the count as a number. @default "25%"
+   */
+  workers?: string;
 }
 
 /** The default rollout: one manager, a quarter of the workers. */
@@ -40,15 +44,16 @@ export function rollingBatchProblems(value: unknown, setting: string): string[] 
   const w = v.workers;
   const ok = w === undefined ||
     (typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 1000) ||
-    (typeof w === "string" && /^([1-9][0-9]?|100)%$/.test(w));
+    (typeof w === "string" && (/^([1-9][0-9]?|100)%$/.test(w) || (/^[1-9][0-9]{0,3}$/.test(w) && Number(w) <= 1000)));
   if (!ok) problems.push(`${setting}.workers is ${shown(w)}; use a whole number of workers from 1 to 1000, or a share from "1%" to "100%".`);
   return problems;
 }
 
 /** Workers per batch for `count` workers: the share rounded up, at least 1. */
 export function workerBatchSize(batch: RollingBatch | undefined, count: number): number {
-  const w = batch?.workers ?? DEFAULT_ROLLING_BATCH.workers;
-  const size = typeof w === "number" ? w : Math.ceil((count * Number(w.slice(0, -1))) / 100);
+  const w: unknown = batch?.workers ?? DEFAULT_ROLLING_BATCH.workers;
+  const text = String(w);
+  const size = text.endsWith("%") ? Math.ceil((count * Number(text.slice(0, -1))) / 100) : Number(text);
   return Math.max(1, size);
 }
 

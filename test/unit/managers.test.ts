@@ -83,7 +83,7 @@ describe("ManagerQuorum", () => {
 
   it("orders workers in batches of 25 % by default, and as rollingBatch says", async () => {
     new WorkerPool("wp-chain", { ...base, count: 8 });
-    new WorkerPool("wp-two", { ...base, count: 5, rollingBatch: { workers: 2 } });
+    new WorkerPool("wp-two", { ...base, count: 5, rollingBatch: { workers: "2" } });
     await recordedUnder("wp-chain");
     await recordedUnder("wp-two");
     const deps = (p: string, i: number) => (dependenciesOf.get(`${p}-worker-${i}`) ?? []).filter((d) => d.includes("-worker-")).sort();

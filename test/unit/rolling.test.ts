@@ -9,7 +9,9 @@ describe("rolling batches", () => {
   });
 
   it("takes a count or a share as given", () => {
-    assert.strictEqual(workerBatchSize({ workers: 3 }, 10), 3);
+    assert.strictEqual(workerBatchSize({ workers: "3" }, 10), 3);
+    // Stack config may give the count as a JSON number.
+    assert.strictEqual(workerBatchSize({ workers: 3 as unknown as string }, 10), 3);
     assert.strictEqual(workerBatchSize({ workers: "50%" }, 5), 3);
     assert.strictEqual(workerBatchSize({ workers: "1%" }, 5), 1);
   });
@@ -31,8 +33,8 @@ describe("rolling batches", () => {
 
   it("is checked by SwarmBootstrap before anything is created", () => {
     const host = { name: "manager-1", privateIp: "10.0.0.1", connection: { host: "10.0.0.1" } };
-    assert.deepStrictEqual(swarmBootstrapProblems({ managers: [host], rollingBatch: { workers: 0 } }), [
-      'rollingBatch.workers is 0; use a whole number of workers from 1 to 1000, or a share from "1%" to "100%".',
+    assert.deepStrictEqual(swarmBootstrapProblems({ managers: [host], rollingBatch: { workers: "0" } }), [
+      'rollingBatch.workers is "0"; use a whole number of workers from 1 to 1000, or a share from "1%" to "100%".',
     ]);
   });
 });
