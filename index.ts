@@ -43,6 +43,7 @@ export const sshPrivateKey = cluster.sshPrivateKey;
 export const sshUser = cluster.sshUser;
 export const leaderAddress = cluster.leaderAddress;
 export const managerAddresses = cluster.managerAddresses;
+export const controlAddress = cluster.controlAddress;
 export const bastionPublicIp = cluster.bastionPublicIp;
 export const loadBalancerDnsName = cluster.loadBalancerDnsName;
 export const alarmTopicArn = cluster.alarmTopicArn;

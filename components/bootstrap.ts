@@ -141,6 +141,19 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
   readonly workerNodeIds: pulumi.Output<string>[];
   /** Resolves once every node has joined and been labelled; depend on it to use the swarm. */
   readonly ready: pulumi.Output<string[]>;
+  /**
+   * Address (`privateIp`) of the listed manager that answered the program's probe as a manager
+   * that can act, the first in list order; the first listed manager when none answered (day 1).
+   * The steps after the joins (worker labels, prune, rebalance) run there, and so should
+   * anything else that needs a manager: SwarmCluster deploys its services and compose stacks
+   * through it. It changes when that manager stops answering, so it may differ between `up`s.
+   */
+  readonly controlAddress: pulumi.Output<string>;
+  /**
+   * Position in `managers` of the manager at `controlAddress`, from 0: pick that host's
+   * connection with {@link controlConnectionOf}.
+   */
+  readonly controlManagerIndex: pulumi.Output<number>;
 
   constructor(name: string, args: SwarmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("aws-swarm:index:SwarmBootstrap", name, {}, opts);
@@ -165,7 +178,8 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     const probe = pulumi.unsecret(connections.apply((cs) => probeManagers(cs as unknown as ProbeConnection[])));
     const controlConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[Math.max(0, p.index)]);
     // Steps after the joins run on a listed manager: a former one may be removed meanwhile.
-    const postConnection = pulumi.all([probe, connections]).apply(([p, cs]) => cs[p.index >= 0 && p.index < managers.length ? p.index : 0]);
+    const controlIndex = probe.apply((p) => listedControlIndex(p.index, managers.length));
+    const postConnection = pulumi.all([controlIndex, connections]).apply(([i, cs]) => cs[i]);
 
     // Every command of a host is replaced when the host's address changes (a new instance), so
     // its old steps are deleted and the new node's label step removes the old node.
@@ -303,6 +317,8 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
     }
 
     this.leaderAddress = pulumi.output(first.privateIp);
+    this.controlManagerIndex = controlIndex;
+    this.controlAddress = pulumi.all([controlIndex, pulumi.all(managerIps)]).apply(([i, ips]) => ips[i]);
     this.managerAddresses = pulumi.all(managerIps);
     this.managerNodeIds = managerJoins.map((j) => j.stdout);
     this.workerNodeIds = workerJoins.map((j) => j.stdout);
@@ -316,8 +332,33 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
       managerNodeIds: this.managerNodeIds,
       workerNodeIds: this.workerNodeIds,
       ready: this.ready,
+      controlAddress: this.controlAddress,
+      controlManagerIndex: this.controlManagerIndex,
     });
   }
+}
+
+/**
+ * Where work that needs a listed manager runs, given the probe's answer (an index into the
+ * listed managers followed by the former ones, or -1): the answering manager when it is a
+ * listed one, else the first listed manager. A former manager is never chosen: it may be
+ * removed in the same `up`. Pure, for tests.
+ */
+export function listedControlIndex(probeIndex: number, listed: number): number {
+  return probeIndex >= 0 && probeIndex < listed ? probeIndex : 0;
+}
+
+/**
+ * The connection of the manager a bootstrap chose ({@link SwarmBootstrap.controlManagerIndex})
+ * among `managers`, the same hosts, in the same order, that the bootstrap was given. Secret, as
+ * every remote connection is: it may hold a private key.
+ */
+export function controlConnectionOf(
+  managers: SwarmHost[],
+  controlManagerIndex: pulumi.Input<number>,
+): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+  const all = pulumi.all(managers.map((m) => pulumi.output(m.connection)));
+  return pulumi.secret(pulumi.all([controlManagerIndex, all]).apply(([i, cs]) => cs[i] as command.types.input.remote.ConnectionArgs));
 }
 
 /** `key=value` words for the label step; `role` comes from the bootstrap, not the caller. */

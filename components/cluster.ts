@@ -6,7 +6,7 @@ import { DEFAULT_NODE_PLACEMENT, Network, networkProblems, NodePlacement } from 
 import { ManagerQuorum, managerCountProblems } from "./managers";
 import { WorkerPool, workerCountProblems } from "./workers";
 import { DEFAULT_REGISTRY_IMAGE, Registry } from "./registry";
-import { SwarmBootstrap, SwarmHost, tokenRotationProblems } from "./bootstrap";
+import { controlConnectionOf, SwarmBootstrap, SwarmHost, tokenRotationProblems } from "./bootstrap";
 import { imageReferenceProblems } from "./image-reference";
 import { DEFAULT_INSTANCE_TYPE, instanceTypeProblems } from "./instance-type";
 import { ARGS_NAMES, SettingNames, Unchecked } from "./setting-names";
@@ -134,8 +134,9 @@ export interface SwarmClusterArgs {
   /** Encrypt the services' overlay networks (IPsec between nodes). @default true */
   encryptedOverlay?: boolean;
   /**
-   * Compose stacks deployed with `docker stack deploy` from the first manager once the swarm is
-   * ready; their published ports join the load balancer. @default []
+   * Compose stacks deployed with `docker stack deploy` from a manager that answers (see
+   * `controlAddress`) once the swarm is ready; their published ports join the load balancer.
+   * @default []
    */
   stacks?: ClusterStackArgs[];
   /** Value of every secret (or secret-valued config) the stacks' files define, by key. @default {} */
@@ -268,6 +269,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
   readonly leaderAddress: pulumi.Output<string>;
   /** Private addresses of every manager: clients that want any manager pick one of these. */
   readonly managerAddresses: pulumi.Output<string[]>;
+  /**
+   * Private address of the manager this `up` deployed services and stacks through: the first
+   * that answered as a manager (SwarmBootstrap's `controlAddress`), manager-1 when none did.
+   */
+  readonly controlAddress: pulumi.Output<string>;
   /** Bastion public address in private placement. */
   readonly bastionPublicIp?: pulumi.Output<string>;
   /** DNS name of the load balancer of published ports; undefined when nothing is published. */
@@ -522,13 +528,29 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }, { parent: this });
     }
 
+    // DESIGN: services and stacks go through the manager the bootstrap's probe found able to
+    // act (components/control.ts), never through manager-1 as such: with manager-1's host dead,
+    // every `up` that touches them would fail. That manager may change between `up`s, and the
+    // change costs nothing but a reconnect:
+    // - Services: the manager's address is the Docker provider's `host`. A changed provider
+    //   input is a provider update, not a replacement: the bridged provider's DiffConfig asks for
+    //   a replacement only for fields marked ForcesProviderReplace, and `host` is not one, so no
+    //   network, secret or service is replaced; they are read and changed through the new host.
+    //   The docker-access step is keyed to the host (a trigger) and re-runs there: idempotent.
+    // - Stacks: a changed connection is an update of the deploy step, which re-runs create, an
+    //   idempotent `docker stack deploy` of the same file (nothing to change, convergence
+    //   checked again); the removal step has no create, so its update runs nothing and only
+    //   stores the new connection, which its delete then uses (components/compose.ts).
+    const controlIndex = this.bootstrap.controlManagerIndex;
+    const controlManager = controlConnectionOf(managerHosts, controlIndex);
+    const sshHosts = pulumi.all(placement === "public" ? this.managers.publicIps : this.managers.privateIps);
     const services = parseServices(args.services ?? [], { key: "services" }).services;
     if (services.length > 0) {
       this.services = new Services(`${name}-services`, {
         services,
         secrets: args.serviceSecrets,
         ssh: {
-          host: placement === "public" ? this.managers.publicIps[0] : this.managers.privateIps[0],
+          host: pulumi.all([controlIndex, sshHosts]).apply(([i, ips]) => ips[i]),
           user,
           ...auth,
           ...(bastion ? { jumpHost: bastion } : {}),
@@ -543,7 +565,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     for (const s of args.stacks ?? []) {
       this.stacks[s.name] = new ComposeStack(`${name}-stack-${s.name}`, {
         ...stackArgs(s, args.stackSecrets),
-        manager: managerHosts[0].connection,
+        manager: controlManager,
         dependsOn: [this.bootstrap.ready, ...(this.registry ? [this.registry.ready] : [])],
         dockerWaitSeconds,
         logTarget,
@@ -574,6 +596,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.workerJoinToken = this.bootstrap.workerJoinToken;
     this.leaderAddress = this.bootstrap.leaderAddress;
     this.managerAddresses = this.bootstrap.managerAddresses;
+    this.controlAddress = this.bootstrap.controlAddress;
     this.bastionPublicIp = bastion;
     this.loadBalancerDnsName = this.publishedPorts?.dnsName;
     this.alarmTopicArn = this.alarms.topicArn;
@@ -591,6 +614,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       sshPrivateKey: this.sshPrivateKey,
       leaderAddress: this.leaderAddress,
       managerAddresses: this.managerAddresses,
+      controlAddress: this.controlAddress,
       bastionPublicIp: this.bastionPublicIp,
       loadBalancerDnsName: this.loadBalancerDnsName,
       alarmTopicArn: this.alarmTopicArn,

@@ -25,8 +25,13 @@ export interface ComposeStackArgs {
   secrets?: Record<string, pulumi.Input<string>>;
   /** Let services run privileged, add capabilities, or mount / or the Docker socket. @default false */
   allowPrivileged?: boolean;
-  /** How to reach a manager of the swarm; the user must be root or have password-less sudo. */
-  manager: command.types.input.remote.ConnectionArgs;
+  /**
+   * How to reach a manager of the swarm; the user must be root or have password-less sudo. It
+   * may change between `up`s (SwarmCluster passes the manager that answered, see
+   * SwarmBootstrap's `controlAddress`): the deploy then runs again there, and the removal
+   * step stores the new connection.
+   */
+  manager: pulumi.Input<command.types.input.remote.ConnectionArgs>;
   /** Outputs that must resolve first, e.g. `[bootstrap.ready]`. @default [] */
   dependsOn?: pulumi.Input<unknown>[];
   /** Seconds to wait for the Docker daemon to answer. @default 300 */
@@ -39,6 +44,13 @@ export interface ComposeStackArgs {
    */
   logTarget?: pulumi.Input<ServiceLogTarget>;
 }
+
+/**
+ * Dials the removal step makes before its delete fails: the manager answered when it was
+ * stored, so a refusal now means it is gone, not booting. 10 dials wait about 17 s in all when
+ * each is refused at once (0.1 s x 1.5^n), about 3 min when each times out.
+ */
+export const REMOVE_DIAL_LIMIT = 10;
 
 /** Problems with ComposeStack arguments, file included; the checked stack when there are none. */
 export function composeStackProblems(
@@ -110,8 +122,20 @@ export class ComposeStack extends pulumi.ComponentResource {
     }, { parent: this, additionalSecretOutputs: ["stdin"] });
     // The provider runs a delete with the stdin of the last create, so the removal lives on a
     // step of its own that holds no secret: nothing of the stack's secrets is sent on delete.
+    //
+    // DESIGN: the delete runs with the connection stored by the last `up` that registered this
+    // stack, never the current one. The step has no create, so a changed `manager` updates it
+    // without running anything and keeps the stored connection on a manager that answered then.
+    // When the stack is dropped later and that manager:
+    // - answers but cannot act (Docker down, out of the swarm, demoted), compose-remove.sh warns,
+    //   naming the stack and how to remove it by hand, and succeeds: a delete that can never
+    //   succeed there must not fail every later `up`;
+    // - does not answer at all, the provider fails the delete (no script runs), after
+    //   REMOVE_DIAL_LIMIT dials rather than the minutes a booting host is given. The engine
+    //   retries it on every `up` until it succeeds; put the stack back for one `up` (its removal
+    //   step then stores a manager that answers now) and drop it again, as the README says.
     new command.remote.Command(`${name}-remove`, {
-      connection: args.manager,
+      connection: pulumi.output(args.manager).apply((c) => ({ ...c, dialErrorLimit: REMOVE_DIAL_LIMIT })),
       delete: stepCommand("compose-remove", [Math.min(wait, 60), stack, converge]),
       triggers: [stack],
       addPreviousOutputInEnv: false,

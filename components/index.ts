@@ -3,7 +3,7 @@ export { Network, NetworkArgs, NodePlacement } from "./network";
 export { ManagerQuorum, ManagerQuorumArgs } from "./managers";
 export { WorkerPool, WorkerPoolArgs } from "./workers";
 export { Registry, RegistryArgs } from "./registry";
-export { FormerManager, SwarmBootstrap, SwarmBootstrapArgs, SwarmHost } from "./bootstrap";
+export { controlConnectionOf, FormerManager, SwarmBootstrap, SwarmBootstrapArgs, SwarmHost } from "./bootstrap";
 export { RollingBatch } from "./rolling";
 export { SwarmCluster, SwarmClusterArgs, ClusterRegistryArgs, ClusterStackArgs } from "./cluster";
 export { ConfigError } from "./errors";

@@ -38,6 +38,15 @@ function privateIpFor(name: string): string {
   return `10.0.${Math.floor(n / 250)}.${(n % 250) + 4}`;
 }
 
+/**
+ * The addresses the mock gives the instance named `name`, reserved now so that a test knows them
+ * before the instance registers (the public one applies when it asks for a public address).
+ */
+export function mockInstanceAddresses(name: string): { privateIp: string; publicIp: string } {
+  const privateIp = privateIpFor(name);
+  return { privateIp, publicIp: `203.0.113.${(ipByName.get(name)! % 250) + 1}` };
+}
+
 function fakeOutputs(r: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   const arn = `arn:aws:mock:::${r.name}`;
   switch (r.type) {
