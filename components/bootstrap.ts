@@ -151,7 +151,7 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
   readonly controlAddress: pulumi.Output<string>;
   /**
    * Position in `managers` of the manager at `controlAddress`, from 0: pick that host's
-   * connection with {@link controlConnectionOf}.
+   * connection with `controlConnectionOf(managers, controlManagerIndex)`.
    */
   readonly controlManagerIndex: pulumi.Output<number>;
 

@@ -533,9 +533,11 @@ export class SwarmCluster extends pulumi.ComponentResource {
     // every `up` that touches them would fail. That manager may change between `up`s, and the
     // change costs nothing but a reconnect:
     // - Services: the manager's address is the Docker provider's `host`. A changed provider
-    //   input is a provider update, not a replacement: the bridged provider's DiffConfig asks for
-    //   a replacement only for fields marked ForcesProviderReplace, and `host` is not one, so no
-    //   network, secret or service is replaced; they are read and changed through the new host.
+    //   input is a provider update, not a replacement: the bridged provider's DiffConfig
+    //   (pulumi-terraform-bridge, configDiffer) asks for a replacement only for fields marked
+    //   ForcesProviderReplace, and pulumi-docker's provider/resources.go gives `host` only a
+    //   default. A replaced provider would cascade to every network, secret and service; an
+    //   updated one reads and changes them through the new host, and replaces none.
     //   The docker-access step is keyed to the host (a trigger) and re-runs there: idempotent.
     // - Stacks: a changed connection is an update of the deploy step, which re-runs create, an
     //   idempotent `docker stack deploy` of the same file (nothing to change, convergence

@@ -1,8 +1,13 @@
 import * as assert from "node:assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { Lab } from "./lab";
 import { CommandRecord, SwarmHarness } from "./harness";
 import { bootstrapProgram, eventually, labHost, nodes, runningTasks, settled, swarmState } from "./cluster";
-import { FormerManager, SwarmHost } from "../../components/bootstrap";
+import { controlConnectionOf, FormerManager, SwarmBootstrap, SwarmHost } from "../../components/bootstrap";
+import { ComposeStack } from "../../components/compose";
 
 /**
  * Day 2 on real daemons (issue 11), through the harness: no special manager, any majority is
@@ -19,6 +24,34 @@ describe("SwarmBootstrap on day 2", function () {
     const w: SwarmHost[] = workers.map((i) => host(i, `worker-${i - 6}`));
     return harness.deploy(bootstrapProgram("lab", { managers: m, workers: w, formerManagers, dockerWaitSeconds: 30, drainSeconds: 30 }).program, { timeoutMs: 240_000 });
   };
+  // A compose stack deployed the way SwarmCluster deploys its stacks: through the manager the
+  // bootstrap chose (controlConnectionOf), with the same bootstrap as `deploy`, so nothing of
+  // the bootstrap itself changes.
+  const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), "day2-stack-"));
+  fs.writeFileSync(path.join(stackDir, "stack.yaml"), [
+    "services:",
+    "  app:",
+    "    image: localhost/busybox:latest",
+    '    command: ["sleep", "100000"]',
+    "    deploy:",
+    "      replicas: ${REPLICAS}",
+    "      endpoint_mode: dnsrr",
+    "      update_config: { parallelism: 3, monitor: 1s }",
+    "",
+  ].join("\n"));
+  const deployWithStack = (replicas?: number) => harness.deploy(() => {
+    const m = [1, 2, 3].map((i, k) => host(i, `manager-${k + 1}`));
+    const b = new SwarmBootstrap("lab", { managers: m, workers: [host(7, "worker-1"), host(8, "worker-2")], formerManagers: [], dockerWaitSeconds: 30, drainSeconds: 30 });
+    const done = pulumi.all([b.ready, b.managerJoinToken, b.workerJoinToken, b.controlAddress]).apply(([, , , control]) => control);
+    if (replicas === undefined) return pulumi.all([done, ""]);
+    const stack = new ComposeStack("st", {
+      composeFile: "stack.yaml", baseDir: stackDir, env: { REPLICAS: String(replicas) },
+      manager: controlConnectionOf(m, b.controlManagerIndex), dependsOn: [b.ready], dockerWaitSeconds: 30, waitSeconds: 60,
+    });
+    return pulumi.all([done, stack.services]);
+  }, { timeoutMs: 240_000 });
+  const stackServices = async (i: number) =>
+    (await lab.exec(i, "docker service ls --filter label=com.docker.stack.namespace=st --format '{{.Name}} {{.Replicas}}'")).stdout.trim();
   const clusterIdOn = async (i: number) => (await lab.exec(i, "docker info -f '{{.Swarm.Cluster.ID}}'")).stdout.trim();
   const deletes = (ran: CommandRecord[]) => ran.filter((r) => r.operation === "delete" && r.commandText !== "").map((r) => r.name).sort();
   let clusterId = "";
@@ -28,6 +61,7 @@ describe("SwarmBootstrap on day 2", function () {
   });
   after(async () => {
     harness.dispose();
+    fs.rmSync(stackDir, { recursive: true, force: true });
     await lab.down();
   });
 
@@ -41,8 +75,32 @@ describe("SwarmBootstrap on day 2", function () {
     await eventually("5 running poll tasks", 60000, async () => ((await runningTasks(lab, 1, "poll")).length === 5 ? true : undefined));
   });
 
-  it("scales workers up and down while manager-1's daemon is down", async () => {
+  it("moves a compose stack to the manager that answers once manager-1's daemon is down, updates it there and removes it there", async () => {
+    const first = await deployWithStack(1);
+    assert.deepStrictEqual(first.value, [lab.addr(1), "st_app 1/1"]);
+    assert.strictEqual(first.ran.find((r) => r.name === "st-deploy")!.inputs.connection.host, lab.addr(1));
     await lab.stopDockerd(1);
+    await eventually("a leader other than h1", 60000, async () => (await nodes(lab, 2)).find((r) => r.manager === "Leader"));
+    // Same file, new manager: the deploy runs again there and changes nothing; the removal
+    // step runs nothing and only stores the new connection.
+    const moved = await deployWithStack(1);
+    const [control, services] = moved.value;
+    assert.ok([lab.addr(2), lab.addr(3)].includes(control), `control manager ${control}`);
+    assert.strictEqual(services, "st_app 1/1");
+    const stackSteps = (ran: CommandRecord[]) => ran.filter((r) => r.name.startsWith("st-")).map((r) => `${r.name} ${r.operation} ${r.inputs.connection.host} ${r.commandText ? "ran" : "nothing"}`);
+    assert.deepStrictEqual(stackSteps(moved.ran), [`st-deploy update ${control} ran`, `st-remove update ${control} nothing`]);
+    const grown = await deployWithStack(3);
+    assert.deepStrictEqual(stackSteps(grown.ran), [`st-deploy update ${control} ran`]);
+    assert.strictEqual(grown.value[1], "st_app 3/3");
+    assert.strictEqual(await stackServices(control === lab.addr(2) ? 2 : 3), "st_app 3/3");
+    const dropped = await deployWithStack();
+    // The removal runs on the stored (moved) connection; the deploy step has no delete text.
+    assert.deepStrictEqual(stackSteps(dropped.ran), [`st-remove delete ${control} ran`, `st-deploy delete ${control} nothing`]);
+    assert.match(dropped.ran.find((r) => r.name === "st-remove")!.stderr, /stack st removed/);
+    assert.strictEqual(await stackServices(2), "");
+  });
+
+  it("scales workers up and down while manager-1's daemon is down", async () => {
     await eventually("a leader other than h1", 60000, async () => (await nodes(lab, 2)).find((r) => r.manager === "Leader"));
     const up = await deploy([1, 2, 3], [7, 8, 9]);
     // Everything that needs a manager ran on one that answered, never on h1.
