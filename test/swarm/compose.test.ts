@@ -136,6 +136,32 @@ describe("ComposeStack on a real swarm", function () {
     assert.strictEqual(left.stdout.trim(), "");
     await settled(lab, 1, 3);
   });
+
+  it("warns and lets the up succeed when the manager it was deployed from can no longer act", async () => {
+    fs.writeFileSync(path.join(dir, "idle.yaml"), 'services:\n  idle:\n    image: localhost/busybox:latest\n    command: ["sleep", "100000"]\n');
+    const program = (withStack: boolean) => () => {
+      const bootstrap = new SwarmBootstrap("lab", {
+        managers: [labHost(lab, 1, "manager-1")],
+        workers: [labHost(lab, 2, "worker-1"), labHost(lab, 3, "worker-2")],
+        dockerWaitSeconds: 60,
+        drainSeconds: 30,
+      });
+      if (!withStack) return bootstrap.ready.apply(() => "");
+      return new ComposeStack("idle", {
+        composeFile: "idle.yaml", baseDir: dir, manager: labHost(lab, 1, "manager-1").connection,
+        dependsOn: [bootstrap.ready], dockerWaitSeconds: 5, waitSeconds: 60,
+      }).services;
+    };
+    assert.strictEqual((await harness.deploy(program(true))).value, "idle_idle 1/1");
+    // The only manager's daemon is down: nothing can remove the stack, and retrying cannot help.
+    await lab.stopDockerd(1);
+    const r = await harness.deploy(program(false));
+    const remove = r.ran.find((x) => x.name === "idle-remove")!;
+    assert.strictEqual(remove.operation, "delete");
+    assert.match(remove.stderr, /warning: Docker does not answer on cmp-h1, so stack idle was not removed here; if the swarm still runs it, run 'docker stack rm idle' on a manager/);
+    assert.ok(!harness.state.has("idle-remove"), "the removal step is still in state");
+    assert.deepStrictEqual(harness.pendingDeletes, []);
+  });
 });
 
 describe("ComposeStack on an older Docker CLI (no --detach)", function () {
