@@ -85,7 +85,7 @@ describe("program: dev stack with a compose stack", () => {
     await whenSettled(created);
   });
 
-  it("deploys the stack from the first manager once the swarm is ready", () => {
+  it("deploys the stack from the manager that answers (manager-1 under mocks) once the swarm is ready", () => {
     const cmd = created.find((r) => r.name === "swarm-stack-shop-deploy");
     assert.ok(cmd, "no deploy step");
     assert.ok(isWrappedSecret(cmd.inputs.stdin));
