@@ -10,23 +10,32 @@ ops_aws() {
 }
 
 # Reads one version of the unlock-key secret into KEY; $1 is --version-stage or --version-id,
-# $2 its value. On failure sets FAILURE to the fix, never to anything holding the key.
+# $2 its value. On failure sets FAILURE to one line that says what is wrong and the fix, never to
+# anything holding the key: permissions (AccessDenied: which permission the managers' role
+# lacks), a missing secret (ResourceNotFound), or anything else (credentials, network).
 fetch_key() {
   _err=$(mktemp)
   if KEY=$(ops_aws secretsmanager get-secret-value --secret-id "$SECRET" "$1" "$2" --query SecretString --output text 2>"$_err"); then
     rm -f "$_err"
     return 0
   fi
-  _why=$(redact_keys <"$_err" | tr '\n' ' ')
+  # One line: the CLI's message, without the XML some endpoints answer with.
+  _why=$(redact_keys <"$_err" | sed 's/<[^>]*>/ /g' | tr -s ' \t\n' '   ' | sed 's/^ //; s/ $//')
   rm -f "$_err"
   KEY=
   case $_why in
     *AccessDenied*|*"not authorized"*)
-      FAILURE="the instance role of $(hostname) may not read $SECRET ($_why); give the managers' role secretsmanager:GetSecretValue on that secret and kms:Decrypt on its KMS key: pulumi up puts the stack's policy back" ;;
+      # Secrets Manager asks KMS to decrypt as the caller: a missing kms:Decrypt is an
+      # AccessDenied too, and its message names KMS.
+      case $_why in
+        *"kms:Decrypt"*|*"Access to KMS"*) _grant="kms:Decrypt on the KMS key of $SECRET (the stack key)" ;;
+        *) _grant="secretsmanager:GetSecretValue on $SECRET and kms:Decrypt on its KMS key (the stack key)" ;;
+      esac
+      FAILURE="access denied reading $SECRET with the instance role of $(hostname) ($_why); the managers' role needs $_grant: pulumi up puts the stack's policy (<cluster>-ops-access) back on that role" ;;
     *ResourceNotFound*)
       FAILURE="the secret $SECRET (version $2) does not exist ($_why); run pulumi up, whose autolock step stores the key, or unlock by hand: pulumi stack output --show-secrets unlockKey | docker swarm unlock" ;;
     *)
-      FAILURE="could not read $SECRET ($_why); check the network path to Secrets Manager (NAT gateway or VPC endpoint) and /etc/aws-swarm/aws.env" ;;
+      FAILURE="could not read $SECRET ($_why); check the instance role's credentials (instance profile, IMDSv2), the network path to Secrets Manager (NAT gateway or VPC endpoint) and /etc/aws-swarm/aws.env" ;;
   esac
   return 1
 }

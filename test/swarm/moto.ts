@@ -2,6 +2,7 @@
 // to the lab's bridge address so that the lab hosts reach it and nothing else does.
 import { ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
+import * as path from "node:path";
 
 export interface MotoOptions {
     /** Address to bind: the lab bridge (`<LAB_NET>.1`) so hosts reach it. */
@@ -20,7 +21,13 @@ export interface MotoOptions {
     env?: Record<string, string>;
 }
 
-/** Credentials moto accepts (any), for clients on the lab hosts and in the test. */
+/**
+ * `argv` of a moto whose IAM checks match a Secrets Manager call against the secret's ARN (stock
+ * moto 5.2.5 checks it against "*" only); see test/swarm/moto_iam.py for what it does not check.
+ */
+export const MOTO_IAM_ARGV = ["python3", path.join(__dirname, "moto_iam.py")];
+
+/** Credentials moto accepts (any, until IAM checks are on), for clients on the lab hosts and in the test. */
 export const MOTO_ENV = {
     AWS_ACCESS_KEY_ID: "testing",
     AWS_SECRET_ACCESS_KEY: "testing",
@@ -86,6 +93,18 @@ export class Moto {
     awsEnv(): string {
         const lines = Object.entries({ ...MOTO_ENV, AWS_SWARM_ENDPOINT_URL: this.endpoint }).map(([k, v]) => `${k}=${v}`);
         return `${lines.join("\n")}\n`;
+    }
+
+    /**
+     * Turns moto's IAM checks on (every later request is authenticated and authorised against the
+     * policies of the caller's IAM user or assumed role; MOTO_ENV's keys are then refused) or off.
+     * The switch is the whole server's (POST /moto-api/reset-auth).
+     */
+    async enforceIam(on: boolean): Promise<void> {
+        const r = await fetch(`${this.endpoint}/moto-api/reset-auth`, {
+            method: "POST", headers: { "Content-Type": "text/plain" }, body: on ? "0" : "inf",
+        });
+        if (!r.ok) throw new Error(`moto reset-auth answered ${r.status}: ${await r.text()}`);
     }
 
     /** Ends the server (this process started it; it is ended by its PID). */

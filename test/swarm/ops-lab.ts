@@ -5,10 +5,13 @@ import { Moto, MOTO_ENV } from "./moto";
 
 /** Helpers of the autolock and backup suites: moto as AWS, and Docker restarts from inside a host. */
 
-/** The AWS CLI in the test's own namespace, against moto. */
-export function aws(moto: Moto, args: string[]): Promise<string> {
+/** Access keys of an IAM identity in moto (a user's, or an assumed role's with its token). */
+export interface AwsKeys { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string; AWS_SESSION_TOKEN?: string }
+
+/** The AWS CLI in the test's own namespace, against moto; `keys` once moto checks IAM. */
+export function aws(moto: Moto, args: string[], keys?: AwsKeys): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("/usr/bin/aws", ["--endpoint-url", moto.endpoint, "--output", "text", ...args], { env: { ...process.env, ...MOTO_ENV } }, (e, out, err) =>
+    execFile("/usr/bin/aws", ["--endpoint-url", moto.endpoint, "--output", "text", ...args], { env: { ...process.env, ...MOTO_ENV, ...keys } }, (e, out, err) =>
       e ? reject(new Error(`aws ${args.join(" ")}: ${err || e.message}`)) : resolve(out.trim()));
   });
 }
@@ -64,8 +67,8 @@ export async function stackKeys(moto: Moto, name: string): Promise<{ keyArn: str
 }
 
 /** The value (and version) of the unlock-key secret at a stage. */
-export async function storedKey(moto: Moto, secretId: string, stage = "AWSCURRENT"): Promise<{ key: string; version: string }> {
-  const out = await aws(moto, ["secretsmanager", "get-secret-value", "--secret-id", secretId, "--version-stage", stage, "--query", "[VersionId,SecretString]"]);
+export async function storedKey(moto: Moto, secretId: string, stage = "AWSCURRENT", keys?: AwsKeys): Promise<{ key: string; version: string }> {
+  const out = await aws(moto, ["secretsmanager", "get-secret-value", "--secret-id", secretId, "--version-stage", stage, "--query", "[VersionId,SecretString]"], keys);
   const [version, key] = out.split("\t");
   return { key, version };
 }
