@@ -5,6 +5,7 @@ import type { SwarmHost } from "./bootstrap";
 import { throwIfInvalid } from "./errors";
 import { BACKUPS_PREFIX, BackupsArgs, parseBackups, restoreFromProblems, autolockProblems } from "./operations-config";
 import { BackupTarget, renderOpsCommand, renderOpsInstall } from "./ops-scripts";
+import { RECOVER_UPLOAD_PATH, recoverBinaryPath, recoverDigest, recoverToolProblems } from "./recover-tool";
 
 /** Managers' access for autolock and backups; single ARNs, as DESIGN.md's IAM section asks. */
 export function operationsPolicyDocument(a: { keyArn: string; secretArn?: string }): aws.iam.PolicyDocument {
@@ -82,18 +83,30 @@ export function opsNodeCommands(name: string, a: OpsNodeArgs, opts: pulumi.Custo
   }, opts));
 }
 
-/** The restore step on the first manager; bootstrap's init waits for it (see cluster.ts). */
+/**
+ * The restore step on the first manager; bootstrap's init waits for it (see cluster.ts). It
+ * uploads swarm-recover first (recover-tool.ts), which the program runs only if it has the digest
+ * the command names.
+ */
 export function restoreCommand(
   name: string,
   host: SwarmHost,
   a: { wait: number; bucket: pulumi.Input<string>; key: string; region: pulumi.Input<string>; secretId?: pulumi.Input<string> },
   opts: pulumi.CustomResourceOptions = {},
 ): command.remote.Command {
+  const upload = new command.remote.CopyToRemote(`${name}-recover-tool`, {
+    connection: host.connection,
+    source: new pulumi.asset.FileAsset(recoverBinaryPath()),
+    remotePath: RECOVER_UPLOAD_PATH,
+    triggers: [host.privateIp],
+  }, { ...opts, dependsOn: [] });
+  const digest = recoverDigest();
   const create = pulumi.all([a.bucket, a.region, host.privateIp, a.secretId ?? "-"]).apply(([bucket, region, ip, secret]) =>
-    renderOpsCommand("restore", [a.wait, bucket, a.key, region || "-", ip, secret]));
+    renderOpsCommand("restore", [a.wait, bucket, a.key, region || "-", ip, secret, RECOVER_UPLOAD_PATH, digest]));
+  const dependsOn = pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), upload]);
   return new command.remote.Command(`${name}-restore`, {
     connection: host.connection, create, triggers: [host.privateIp], addPreviousOutputInEnv: false,
-  }, opts);
+  }, { ...opts, dependsOn });
 }
 
 /**
@@ -121,6 +134,7 @@ export class SwarmOperations extends pulumi.ComponentResource {
     const parsed = parseBackups(args.backups, "backups");
     throwIfInvalid(this, [
       ...autolockProblems(args.autolock, "autolock"), ...parsed.problems, ...restoreFromProblems(args.restoreFrom, "restoreFrom"),
+      ...(args.restoreFrom !== undefined ? recoverToolProblems("restoreFrom") : []),
       ...(args.restoreFrom !== undefined && !args.bucket ? [`restoreFrom is ${JSON.stringify(args.restoreFrom)} but no bucket is given; pass the registry bucket.`] : []),
     ]);
     const parent = this;

@@ -42,10 +42,20 @@ if [ "$pick" != "$NODE_ID" ]; then
   log "manager $pick takes this run's backup; nothing to do on $(hostname)"
   exit 0
 fi
+# An autolocked archive opens only with the key of its time, so the archive records the secret
+# version holding exactly the swarm's key now, or no backup is made.
 version=-
-if [ "$SECRET" != - ]; then
-  version=$(ops_aws secretsmanager get-secret-value --secret-id "$SECRET" --query VersionId --output text 2>&1) ||
-    die "could not read the unlock key's version from $SECRET ($version); without it the archive could not be restored, so no backup was made"
+if [ "$(docker info -f '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')" = true ]; then
+  [ "$SECRET" != - ] || die "autolock is on, but no unlock-key secret was given; an archive without its key version could not be restored, so no backup was made"
+  both=$(ops_aws secretsmanager get-secret-value --secret-id "$SECRET" --query '[VersionId,SecretString]' --output text 2>&1) ||
+    die "could not read the unlock key from $SECRET ($(printf '%s' "$both" | redact_keys)); without its version the archive could not be restored, so no backup was made"
+  tab=$(printf '\t')
+  version=${both%%"$tab"*}
+  if [ "${both#*"$tab"}" != "$(docker swarm unlock-key -q 2>/dev/null)" ]; then
+    both=
+    die "the unlock key in $SECRET (version $version) is not this swarm's; run pulumi up (its autolock step stores the key) before the next backup, so that the archive's key is known"
+  fi
+  both=
 fi
 root=$(docker info -f '{{.DockerRootDir}}')
 [ -d "$root/swarm" ] || die "$root/swarm does not exist on $(hostname); nothing to back up"

@@ -7,12 +7,15 @@ import { eventually, labHost, nodes, runningTasks, settled, swarmState } from ".
 import { aws, prepareHost, reachability, stackKeys, storedKey } from "./ops-lab";
 import { SwarmBootstrap } from "../../components/bootstrap";
 import { opsNodeCommands, restoreCommand } from "../../components/operations";
-import { backupExecStart } from "../../components/ops-scripts";
+import { backupExecStart, unlockExecStart } from "../../components/ops-scripts";
+import { SwarmAutolock } from "../../components/autolock";
+import { recoverBinaryPath, recoverDigest } from "../../components/recover-tool";
 import { BACKUPS_PREFIX } from "../../components/operations-config";
 
 /**
  * Raft backups and a restore on real daemons, moto as S3, KMS and Secrets Manager: managers
- * h1-h3, worker h4, and h5, a fresh host the swarm is restored onto.
+ * h1-h3, worker h4, and h5, a fresh host the swarm is restored onto; then that swarm, grown to
+ * three managers and autolocked, is backed up and restored onto h3.
  */
 describe("Raft backups and a restore on a real swarm", function () {
   const lab = new Lab({ name: "sbk", net: "10.243.0" });
@@ -114,6 +117,9 @@ describe("Raft backups and a restore on a real swarm", function () {
     });
     const restore = r.ran.find((x) => x.name === "new-restore")!;
     assert.match(restore.stderr, new RegExp(`restored swarm \\S+ from s3://${bucket}/${archive} onto sbk-h5 \\(10\\.243\\.0\\.15\\), unlock key version -; removed 2 old manager\\(s\\)`));
+    // The restored manager has this host's Raft address, not the archived host's.
+    assert.strictEqual(await docker(5, "docker node inspect self -f '{{.ManagerStatus.Addr}}'"), `${lab.addr(5)}:2377`);
+    assert.strictEqual(await docker(5, "docker info -f '{{.Swarm.Cluster.Spec.Raft.SnapshotInterval}} {{.Swarm.Cluster.Spec.Raft.LogEntriesForSlowFollowers}}'"), "10000 500");
     const init = r.ran.find((x) => x.name === "new-manager-1-init")!;
     assert.ok(init.start >= restore.end, "init ran before the restore");
     assert.match(init.stderr, /already a manager of swarm/);
@@ -126,20 +132,88 @@ describe("Raft backups and a restore on a real swarm", function () {
     assert.deepStrictEqual(rows.filter((n) => n.manager !== "").map((n) => [n.hostname, n.manager]), [["sbk-h5", "Leader"]]);
   });
 
-  it("backs up a one-manager autolocked swarm from the manager itself (unlocked again after), and refuses to restore that locked archive, leaving the host clean", async () => {
-    const key = (await docker(5, "docker swarm update --autolock=true >/dev/null && docker swarm unlock-key -q"));
-    await aws(moto, ["secretsmanager", "put-secret-value", "--secret-id", keys.secretArn, "--secret-string", key]);
-    const { version } = await storedKey(moto, keys.secretArn);
-    const b = await lab.ssh(5, backupExecStart({ ...target(), secretId: keys.secretArn }));
-    assert.strictEqual(b.code, 0, b.stderr);
-    assert.match(b.stderr, new RegExp(`unlock key version ${version}\\) to s3://${bucket}/\\S+; Docker was down \\d+s and sbk-h5 is Reachable again`));
-    assert.ok(!b.stderr.includes(key));
-    assert.strictEqual(await swarmState(lab, 5), "active");
+  it("backs up an autolocked three-manager swarm with its key's version, and restores it onto a fresh host with that key, after a rotation, autolocked again", async () => {
+    // Grow the restored swarm to three managers and turn autolock on through the components.
+    const managers = [host(5, "manager-1"), host(1, "manager-2"), host(2, "manager-3")];
+    for (const i of [1, 2]) await lab.start(i);
+    const grow = (unlockKeyRotation?: string) => restored.deploy(() => {
+      const installs = opsNodeCommands("new", { hosts: managers, unlock: { secretId: keys.secretArn, region }, backup: { ...target(), secretId: keys.secretArn, schedule: "hourly" } });
+      const restore = restoreCommand("new", managers[0], { wait: 30, bucket, key: BACKUPS_PREFIX, region }, { dependsOn: installs });
+      const b = new SwarmBootstrap("new", { managers, workers: [host(4, "worker-1")], dockerWaitSeconds: 30, initDependsOn: [restore] });
+      const lock = new SwarmAutolock("autolock", { manager: managers[0], secretId: keys.secretArn, region, unlockKeyRotation, swarmReady: b.ready, dependsOn: installs });
+      return pulumi.all([b.ready, lock.unlockKey]);
+    });
+    const key = (await grow()).value[1];
+    await eventually("three Reachable managers", 60000, async () =>
+      ((await nodes(lab, 5)).filter((n) => n.manager === "Leader" || n.manager === "Reachable").length === 3 ? true : undefined));
+    const atBackup = await storedKey(moto, keys.secretArn);
+    assert.strictEqual(atBackup.key, key);
+    const runs = await Promise.all([5, 1, 2].map((i) => lab.ssh(i, backupExecStart({ ...target(), secretId: keys.secretArn }))));
+    runs.forEach((r, i) => assert.strictEqual(r.code, 0, `manager ${i + 1}: ${r.stderr}`));
+    const made = runs.map((r) => r.stdout.trim()).filter(Boolean);
+    assert.strictEqual(made.length, 1, runs.map((r) => r.stderr).join("\n"));
+    const locked = made[0];
+    assert.match(runs.map((r) => r.stderr).join("\n"), new RegExp(`unlock key version ${atBackup.version}\\) to s3://${bucket}/${locked.replace(/\./g, "\\.")}; Docker was down`));
+    assert.ok(runs.every((r) => !r.stderr.includes(key) && !r.stdout.includes(key)));
+    // A rotation after the backup: the archive now needs the previous key, not the current one.
+    const rotated = (await grow("after-backup")).value[1];
+    assert.notStrictEqual(rotated, key);
+    assert.strictEqual((await storedKey(moto, keys.secretArn)).key, rotated);
+
+    // Every manager's state is lost; the worker leaves, as the runbook says.
+    for (const i of [5, 1, 2]) await lab.stop(i);
+    const { rmSync } = await import("node:fs");
+    for (const i of [5, 1, 2]) rmSync(`${lab.root}/h${i}/docker/swarm`, { recursive: true, force: true });
+    await docker(4, "docker swarm leave --force >/dev/null");
+
+    // The wrong key (the archive recorded as needing the rotated one) opens nothing, and the
+    // host is left without a swarm. h1 has the programs; swarm-recover is given by path.
     await lab.start(1);
+    const wrong = `${BACKUPS_PREFIX}wrong-key.tar.gz`;
+    const rotatedVersion = (await storedKey(moto, keys.secretArn)).version;
+    await aws(moto, ["s3api", "copy-object", "--bucket", bucket, "--key", wrong, "--copy-source", `${bucket}/${locked}`,
+      "--metadata-directive", "REPLACE", "--metadata", `unlock-key-version=${rotatedVersion}`]);
+    const bad = await lab.ssh(1, `/var/lib/aws-swarm/ops/swarm-restore 30 ${bucket} ${wrong} ${region} ${lab.addr(1)} ${keys.secretArn} ${recoverBinaryPath()}`);
+    assert.notStrictEqual(bad.code, 0);
+    assert.match(bad.stderr, new RegExp(`could not open s3://${bucket}/${wrong} with unlock key version ${rotatedVersion} \\(swarm-recover: error: the unlock key does not open \\S+swarm-node\\.key`));
+    assert.ok(!bad.stderr.includes(key) && !bad.stderr.includes(rotated));
     assert.strictEqual(await swarmState(lab, 1), "inactive");
-    const r = await lab.ssh(1, `/var/lib/aws-swarm/ops/swarm-restore 30 ${bucket} ${b.stdout.trim()} ${region} ${lab.addr(1)} ${keys.secretArn}`);
-    assert.notStrictEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`was taken with autolock on \\(unlock key version ${version}\\), and Docker cannot start a new cluster from a locked archive \\(moby/moby#36852\\)`));
-    assert.strictEqual(await swarmState(lab, 1), "inactive");
+
+    // The restore through the components, on fresh h3: the upload, then the restore with the key of the archive's time.
+    await lab.start(3);
+    const again = new SwarmHarness();
+    try {
+      const h3 = host(3, "manager-1");
+      const r = await again.deploy(() => {
+        const installs = opsNodeCommands("back", { hosts: [h3], unlock: { secretId: keys.secretArn, region } });
+        const restore = restoreCommand("back", h3, { wait: 30, bucket, key: locked, region, secretId: keys.secretArn }, { dependsOn: installs });
+        const b = new SwarmBootstrap("back", { managers: [h3], workers: [host(4, "worker-1")], dockerWaitSeconds: 30, initDependsOn: [restore] });
+        return b.ready;
+      });
+      const upload = r.ran.find((x) => x.name === "back-recover-tool")!;
+      const restore = r.ran.find((x) => x.name === "back-restore")!;
+      assert.ok(upload && upload.end <= restore.start, "the restore ran before swarm-recover was uploaded");
+      assert.ok(restore.commandText.includes(recoverDigest()), "the restore does not check the upload's digest");
+      assert.match(restore.stderr, new RegExp(`restored swarm \\S+ from s3://${bucket}/${locked.replace(/\./g, "\\.")} onto sbk-h3 \\(10\\.243\\.0\\.13\\), unlock key version ${atBackup.version}; removed 2 old manager\\(s\\)`));
+      for (const x of r.ran) assert.ok(![x.commandText, x.stdout, x.stderr].some((t) => t.includes(key) || t.includes(rotated)), `${x.name} shows an unlock key`);
+      assert.strictEqual(await docker(3, "docker secret ls --format '{{.Name}}'"), "db-password");
+      assert.strictEqual(await docker(3, "docker network inspect backnet -f '{{.Driver}}'"), "overlay");
+      assert.strictEqual(await docker(3, "docker service inspect web -f '{{.Spec.Name}}'"), "web");
+      // Autolocked again, with the archive's own key, which is the secret's current value again.
+      assert.strictEqual(await docker(3, "docker info -f '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}'"), "true");
+      assert.strictEqual(await docker(3, "docker swarm unlock-key -q"), key);
+      assert.strictEqual((await storedKey(moto, keys.secretArn)).key, key);
+      await eventually("web runs on the re-joined worker", 90000, async () =>
+        ((await runningTasks(lab, 3, "web")).includes("sbk-h4") ? true : undefined));
+      // A restart comes back locked, and the unit's command unlocks it with the stored key.
+      // (the restore started this dockerd itself, so it is restarted the same way)
+      await docker(3, "/usr/local/sbin/lab-dockerctl stop && /usr/local/sbin/lab-dockerctl start");
+      assert.strictEqual(await swarmState(lab, 3), "locked");
+      const u = await lab.ssh(3, unlockExecStart(keys.secretArn, region));
+      assert.strictEqual(u.code, 0, u.stderr);
+      assert.strictEqual(await swarmState(lab, 3), "active");
+    } finally {
+      again.dispose();
+    }
   });
 });

@@ -1,8 +1,10 @@
 import { spawn } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { shellQuote } from "../../components/scripts";
 
 /**
  * A test monitor that makes Pulumi mocks behave like the engine plus @pulumi/command 1.2.1 for
@@ -10,6 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
  * environment passed as the provider passes them, and returns the real stdout/stderr with one
  * trailing newline trimmed. Between deployments it keeps state like the engine does, so a
  * second deployment updates, replaces or deletes commands and runs their delete hooks.
+ * `command:remote:CopyToRemote` with a FileAsset: the file is written over SSH to remotePath
+ * (as the provider's SFTP does), again when the file or the path changes; its delete does nothing.
  */
 
 const SIG = pulumi.runtime.specialSigKey;
@@ -29,6 +33,8 @@ export interface CommandInputs {
   triggers?: unknown[];
   logging?: string;
   addPreviousOutputInEnv?: boolean;
+  /** A CopyToRemote's file, its sha256 (so a changed file is a diff) and destination. */
+  copy?: { source: string; digest: string; remotePath: string };
 }
 
 /** One command's life in the harness: what it was given, what it printed, when it ran. */
@@ -111,9 +117,10 @@ export class SwarmHarness {
     await pulumi.runtime.setMocks(
       {
         newResource: async (r) => {
-          if (r.type !== "command:remote:Command") return { id: `${r.name}-id`, state: r.inputs };
+          const copies = r.type === "command:remote:CopyToRemote";
+          if (r.type !== "command:remote:Command" && !copies) return { id: `${r.name}-id`, state: r.inputs };
           seen.add(r.name);
-          const inputs = this.inputsOf(r.inputs);
+          const inputs = copies ? await this.copyInputsOf(r.inputs) : this.inputsOf(r.inputs);
           const dependsOn = dependencies.get(r.name) ?? [];
           const secretInputs = Object.keys(r.inputs).filter((k) => isSecret(r.inputs[k]));
           const old = this.state.get(r.name);
@@ -228,6 +235,15 @@ export class SwarmHarness {
     return out as unknown as CommandInputs;
   }
 
+  private async copyInputsOf(raw: Record<string, unknown>): Promise<CommandInputs> {
+    const { connection, triggers } = this.inputsOf(raw);
+    const asset = raw.source as { path?: string | Promise<string> };
+    if (asset?.path === undefined) throw new Error("the harness copies FileAssets only");
+    const source = await asset.path;
+    const digest = crypto.createHash("sha256").update(fs.readFileSync(source)).digest("hex");
+    return { connection, triggers, copy: { source, digest, remotePath: String(unwrap(raw.remotePath)) } };
+  }
+
   private keyFile(privateKey: string): string {
     let file = this.keyFiles.get(privateKey);
     if (!file) {
@@ -248,7 +264,10 @@ export class SwarmHarness {
     name: string, inputs: CommandInputs, secretInputs: string[], operation: CommandRecord["operation"],
     dependsOn: string[], previous?: { stdout: string; stderr: string },
   ): Promise<CommandRecord> {
-    const text = operation === "delete" ? inputs.delete : operation === "update" ? inputs.update ?? inputs.create : inputs.create;
+    const copy = operation === "delete" ? undefined : inputs.copy;
+    const text = copy
+      ? `cat >${shellQuote(copy.remotePath)}.part && mv ${shellQuote(copy.remotePath)}.part ${shellQuote(copy.remotePath)}`
+      : operation === "delete" ? inputs.delete : operation === "update" ? inputs.update ?? inputs.create : inputs.create;
     const start = Date.now();
     if (text === undefined || text === "") {
       return { name, inputs, secretInputs, operation, commandText: "", start, end: start, stdout: "", stderr: "", stdinSent: false, warnings: [], dependsOn };
@@ -276,7 +295,7 @@ export class SwarmHarness {
       ...Object.entries(env).flatMap(([k, v]) => ["-o", `SetEnv=${k}=${v}`]),
       c.host, text,
     ];
-    const stdin = inputs.stdin || undefined;
+    const stdin = copy ? fs.readFileSync(copy.source) : inputs.stdin || undefined;
     const { code, stdout, stderr } = await spawnWith("ssh", args, stdin);
     const record: CommandRecord = {
       name, inputs, secretInputs, operation, commandText: text, start, end: Date.now(),
@@ -300,7 +319,7 @@ function trimOneNewline(s: string): string {
   return s.endsWith("\n") ? s.slice(0, -1) : s;
 }
 
-function spawnWith(cmd: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function spawnWith(cmd: string, args: string[], stdin?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

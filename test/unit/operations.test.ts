@@ -2,6 +2,7 @@ import * as assert from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { created, ofType, settle, unwrapSecret, valueOf } from "../helpers/mocks";
 import { runProgram, stackConfig } from "../helpers/stack";
+import { RECOVER_UPLOAD_PATH, recoverBinaryPath, recoverDigest, recoverToolProblems } from "../../components/recover-tool";
 
 type Exports = Record<string, pulumi.Output<unknown> | string | undefined>;
 type Recorded = pulumi.runtime.MockResourceArgs;
@@ -98,9 +99,21 @@ describe("autolock and backups in other stacks, under mocks", () => {
     assert.match(String(named(all, "swarm-autolock-enable").inputs.create), /'us-east-1' '2026-12-02'$/);
   });
 
-  it("restoreFrom adds the restore step on the first manager, with the archive key in plain sight and no secret", async () => {
+  it("restoreFrom uploads swarm-recover to the first manager and adds the restore step, which names the upload's sha256, with the archive key in plain sight and no secret", async () => {
     const { all } = await evaluate({ ...stackConfig("prod"), "aws-swarm:restoreFrom": "backups/" });
+    const upload = named(all, "swarm-ops-recover-tool");
+    assert.strictEqual(upload.type, "command:remote:CopyToRemote");
+    assert.strictEqual(await (upload.inputs.source as { path: Promise<string> }).path, recoverBinaryPath());
+    assert.strictEqual(upload.inputs.remotePath, RECOVER_UPLOAD_PATH);
     const r = named(all, "swarm-ops-restore");
-    assert.match(String(r.inputs.create), /swarm-restore '600' '\S+' 'backups\/' 'us-east-1' '10\.\d+\.\d+\.\d+' 'arn:aws:mock:::swarm-ops-unlock-key'$/);
+    assert.match(String(r.inputs.create), new RegExp(`swarm-restore '600' '\\S+' 'backups/' 'us-east-1' '(10\\.\\d+\\.\\d+\\.\\d+)' 'arn:aws:mock:::swarm-ops-unlock-key' '${RECOVER_UPLOAD_PATH}' '${recoverDigest()}'$`));
+    assert.match(recoverDigest(), /^[0-9a-f]{64}$/);
+  });
+
+  it("a restore without the packaged swarm-recover fails before any resource, naming the file and the fix", () => {
+    assert.deepStrictEqual(recoverToolProblems("aws-swarm:restoreFrom", "/nonexistent/swarm-recover"), [
+      "aws-swarm:restoreFrom is set, and a restore needs swarm-recover, but /nonexistent/swarm-recover does not exist; run `npm run recover-tool` in the aws-swarm checkout, or reinstall the package.",
+    ]);
+    assert.deepStrictEqual(recoverToolProblems("aws-swarm:restoreFrom"), []);
   });
 });

@@ -27,6 +27,8 @@ describe("the npm package", function () {
       ...sources.filter((f) => /^scripts\/[^/]+\.sh$/.test(f)).map((f) => `bin/components/${f}`),
       "bin/components/compose-schema/compose-spec.json",
       "bin/components/compose-schema/README.md",
+      // what a restore uploads to the first manager (components/recover-tool.ts)
+      "bin/components/tools/swarm-recover-linux-amd64",
       "package.json",
       "README.md",
       "CHANGELOG.md",
