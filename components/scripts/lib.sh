@@ -163,6 +163,21 @@ services_converged() {
     END { exit bad }'
 }
 
+# A drain stops all of a node's tasks at once. So node $1 is paused (nothing new lands on it),
+# and each service with more than one task there is moved off first by its own rolling update
+# (`service update --force`: its parallelism, order and monitor), which loses at most that
+# parallelism of tasks at a time; the drain then stops at most one task per service. $2 bounds
+# each service's update in seconds.
+move_off() {
+  retry_update docker node update --availability pause "$1" || die "could not pause $1"
+  # Replicated tasks are named <service>.<slot>; a global service has one task per node.
+  for _svc in $(docker node ps "$1" -f desired-state=running --format '{{.Name}}' 2>/dev/null | sed 's/\.[^.]*$//' | sort | uniq -d); do
+    log "moving $_svc off $1 by its rolling update, as it has more than one task there"
+    timeout "$2" docker service update --force --detach=false -q "$_svc" >/dev/null 2>&1 ||
+      log "the update of $_svc did not finish within ${2}s; draining anyway"
+  done
+}
+
 # Demotes node $1 if it is a manager, drains it, waits at most $2 s for its tasks to run
 # elsewhere, and removes it. Runs on a manager that is not $1. Managers go one at a time (callers are serial),
 # and Docker itself refuses a demotion that would lose the quorum.
@@ -186,6 +201,7 @@ remove_node() {
       nap
     done
   fi
+  move_off "$_node" "$_drain"
   log "draining $_node"
   retry_update docker node update --availability drain "$_node" || die "could not drain $_node"
   _end=$(( $(now) + _drain ))

@@ -172,11 +172,10 @@ describe("SwarmBootstrap on day 2", function () {
     // On failure, say which steps ran while the tasks were missing.
     const low = samples.filter((x) => x.tasks < 4).map((x) => x.at);
     const during = ran!.filter((r) => low.some((t) => t >= r.start - 1000 && t <= r.end + 1000)).map((r) => r.name);
-    // The issue asks for one task lost at most. Measured: one, except for a sample or two at
-    // two lost while the last old manager drains: earlier drains moved tasks onto it (the new
-    // managers had not joined yet), and a drain stops all of a node's tasks at once. Not met yet.
-    assert.ok(fewest >= 3, `tasks fell to ${fewest}: ${samples.map((x) => x.tasks).join(" ")}; steps around then: ${during.join(", ")}`);
-    assert.ok(samples.filter((x) => x.tasks < 4).length <= 2, `more than a second with two tasks lost: ${samples.map((x) => x.tasks).join(" ")}`);
+    // One task lost at most: a node about to drain is paused, and a service with more than one
+    // task on it moves them off by its own rolling update first (lib.sh move_off), so the drain
+    // stops at most one task per service.
+    assert.ok(fewest >= 4, `tasks fell to ${fewest}: ${samples.map((x) => x.tasks).join(" ")}; steps around then: ${during.join(", ")}`);
     const rows = await settled(lab, 1, 5);
     assert.deepStrictEqual(rows.filter((r) => r.manager).map((r) => [r.hostname, r.status]).sort(),
       [["smr-h1", "Ready"], ["smr-h5", "Ready"], ["smr-h6", "Ready"]]);
