@@ -167,13 +167,16 @@ describe("Raft backups and a restore on a real swarm", function () {
     await docker(4, "docker swarm leave --force >/dev/null");
 
     // The wrong key (the archive recorded as needing the rotated one) opens nothing, and the
-    // host is left without a swarm. h1 has the programs; swarm-recover is given by path.
+    // host is left without a swarm. h1 has the programs; swarm-recover is given by path, unchecked.
     await lab.start(1);
     const wrong = `${BACKUPS_PREFIX}wrong-key.tar.gz`;
     const rotatedVersion = (await storedKey(moto, keys.secretArn)).version;
     await aws(moto, ["s3api", "copy-object", "--bucket", bucket, "--key", wrong, "--copy-source", `${bucket}/${locked}`,
       "--metadata-directive", "REPLACE", "--metadata", `unlock-key-version=${rotatedVersion}`]);
-    const bad = await lab.ssh(1, `/var/lib/aws-swarm/ops/swarm-restore 30 ${bucket} ${wrong} ${region} ${lab.addr(1)} ${keys.secretArn} ${recoverBinaryPath()}`);
+    // Hosts have their own /tmp, with only the lab's directory shared: put the binary there.
+    const tool = `${lab.root}/swarm-recover`;
+    (await import("node:fs")).copyFileSync(recoverBinaryPath(), tool);
+    const bad = await lab.ssh(1, `/var/lib/aws-swarm/ops/swarm-restore 30 ${bucket} ${wrong} ${region} ${lab.addr(1)} ${keys.secretArn} ${tool}`);
     assert.notStrictEqual(bad.code, 0);
     assert.match(bad.stderr, new RegExp(`could not open s3://${bucket}/${wrong} with unlock key version ${rotatedVersion} \\(swarm-recover: error: the unlock key does not open \\S+swarm-node\\.key`));
     assert.ok(!bad.stderr.includes(key) && !bad.stderr.includes(rotated));
