@@ -74,17 +74,23 @@ retry_update() {
   done
 }
 
+# Exports the settings of env file $1, once per program (host settings: the lab's moto endpoint,
+# how its daemon restarts); a missing file has nothing to load.
+load_env() {
+  case " ${AWS_SWARM_ENV_FILES:-} " in *" $1 "*) return 0 ;; esac
+  AWS_SWARM_ENV_FILES="${AWS_SWARM_ENV_FILES:-} $1"
+  [ -r "$1" ] || return 0
+  set -a
+  . "$1"
+  set +a
+}
+
 # The AWS CLI as the nodes use it. On EC2 the instance role and the region come from IMDS. A
 # host that must reach AWS through another endpoint (the lab's moto, a VPC endpoint's DNS name)
 # gets AWS_SWARM_ENDPOINT_URL, and whatever else the CLI needs, from /etc/aws-swarm/aws.env:
 # Debian's awscli 2.9 predates AWS_ENDPOINT_URL, so the endpoint has to be a flag.
 aws_cli() {
-  if [ -z "${AWS_SWARM_ENV_LOADED:-}" ] && [ -r /etc/aws-swarm/aws.env ]; then
-    set -a
-    . /etc/aws-swarm/aws.env
-    set +a
-  fi
-  AWS_SWARM_ENV_LOADED=1
+  load_env /etc/aws-swarm/aws.env
   command -v aws >/dev/null 2>&1 || die "the AWS CLI is not installed on $(hostname); install it (Debian: apt-get install awscli)"
   aws ${AWS_SWARM_ENDPOINT_URL:+--endpoint-url "$AWS_SWARM_ENDPOINT_URL"} "$@"
 }

@@ -80,12 +80,7 @@ unlock_swarm() {
 # Stops or starts the local Docker daemon: systemd on EC2; AWS_SWARM_DOCKER_CTL (from
 # /etc/aws-swarm/docker.env) where the daemon is run some other way, as on the lab's hosts.
 docker_ctl() {
-  if [ -z "${AWS_SWARM_DOCKER_ENV_LOADED:-}" ] && [ -r /etc/aws-swarm/docker.env ]; then
-    set -a
-    . /etc/aws-swarm/docker.env
-    set +a
-  fi
-  AWS_SWARM_DOCKER_ENV_LOADED=1
+  load_env /etc/aws-swarm/docker.env
   if [ -n "${AWS_SWARM_DOCKER_CTL:-}" ]; then
     $AWS_SWARM_DOCKER_CTL "$1"
     return

@@ -6,12 +6,9 @@
 # its Auto Scaling group replaces it. Settings come from /etc/aws-swarm/worker-group.env.
 conf=/etc/aws-swarm/worker-group.env
 [ -r "$conf" ] || die "$conf is missing; the user data writes it before running this step"
-set -a
-. "$conf"
+load_env "$conf"
 # The lab's hosts (and a VPC with its own endpoints) reach AWS and IMDS through this file.
-[ -r /etc/aws-swarm/aws.env ] && . /etc/aws-swarm/aws.env
-set +a
-AWS_SWARM_ENV_LOADED=1
+load_env /etc/aws-swarm/aws.env
 : "${AWS_SWARM_GROUP:?}" "${AWS_SWARM_TOKEN_PARAMETER:?}" "${AWS_SWARM_MANAGERS_PARAMETER:?}" "${AWS_SWARM_STEPS:?}"
 bound=${AWS_SWARM_JOIN_SECONDS:-600}
 imds_url=${AWS_SWARM_IMDS_URL:-http://169.254.169.254}
